@@ -1,0 +1,3 @@
+from hyflex_plugin.cli import main
+
+raise SystemExit(main())

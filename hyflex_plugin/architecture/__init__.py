@@ -1,0 +1,1 @@
+"""hyflex architecture stage."""

@@ -1,0 +1,1 @@
+"""hyflex costmodels stage."""

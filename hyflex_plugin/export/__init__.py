@@ -1,0 +1,1 @@
+"""hyflex export stage."""

@@ -1,0 +1,1 @@
+"""hyflex redistribution stage."""

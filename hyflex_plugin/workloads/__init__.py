@@ -1,0 +1,1 @@
+"""hyflex workloads stage."""
