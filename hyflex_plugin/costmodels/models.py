@@ -1,0 +1,631 @@
+"""HyFlexPIM component models for hwcomponents (and so for AccelForge).
+
+One small class per physical component; constructor arguments are its attributes, actions are
+``@action`` methods returning ``ActionCost(energy [J], latency [s], throughput [1/s])``, area in
+m^2. Every number comes from ``data/hyflexpim_65nm.yaml`` (value, unit, source). Technology
+scaling from the paper's 65 nm is declared once, in :meth:`_HyflexModel._scale_from_base_node`,
+with the Stillmaker & Baas (2017) CMOS rules that hwcomponents ships. Reused models underneath:
+the survey-based ``ADC`` of hwcomponents-adc and ISAAC's DAC, shift-and-add, eDRAM and
+chip-to-chip link from hwcomponents-library (all instantiated at 65 nm, then scaled by the same
+helper as everything else).
+
+hwcomponents finds these classes through the tiny ``hwcomponents-hyflex`` distribution
+(``hwcomponents_entry/``), which re-exports ``__all__``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+
+from hwcomponents import ActionCost, ComponentModel, action
+from hwcomponents.scaling import (
+    tech_node_area,
+    tech_node_energy,
+    tech_node_latency,
+    tech_node_leak,
+    tech_node_throughput,
+)
+
+from hyflex_plugin.costmodels.constants import const, const_int
+from hyflex_plugin.errors import HyflexInputError
+
+__all__ = [
+    "HyflexRRAMCell",
+    "HyflexRRAMArray",
+    "HyflexSARADC",
+    "HyflexWordlineDriver",
+    "HyflexShiftAdd",
+    "HyflexModeSwitch",
+    "HyflexDigitalPIMArray",
+    "HyflexSFU",
+    "HyflexBuffer",
+    "HyflexLink",
+    "HyflexAnalogModule",
+    "HyflexDigitalModule",
+]
+
+_BASE = 65e-9  # checked against the data file in _HyflexModel.__init__
+
+
+def nor_steps_per_mac(op_bits: int = 8) -> int:
+    """MAGIC NOR steps for one ``op_bits``-bit multiply-accumulate on one row lane.
+
+    multiply: 13N^2 - 14N + 6 (Haj-Ali et al., ISCAS 2018); accumulate into a 2N-bit
+    accumulator: 12*(2N) + 1 (Talati et al., IEEE TNANO 2016). N = 8 -> 726 + 193 = 919.
+    """
+    n = op_bits
+    mult = const("magic_mult_quadratic") * n * n + const("magic_mult_linear") * n + const(
+        "magic_mult_constant"
+    )
+    acc_bits = const("accumulator_bits_factor") * n
+    add = const("magic_add_steps_per_bit") * acc_bits + const("magic_add_constant")
+    return int(mult + add)
+
+
+class _HyflexModel(ComponentModel):
+    """Shared validation and the one technology-scaling rule of all hyflex models."""
+
+    priority = 0.9
+
+    def __init__(self, area: float, leak_power: float = 0.0):
+        super().__init__(area=area, leak_power=leak_power)
+
+    # ---- validation helpers: errors name the attribute and the accepted values ---------
+    def _fail(self, attr: str, message: str) -> None:
+        raise HyflexInputError(type(self).__name__, attr, message)
+
+    def _choice(self, attr: str, value, allowed: tuple, meaning: str = ""):
+        if value not in allowed:
+            self._fail(attr, f"expected one of {list(allowed)}{meaning}, got {value!r}")
+        return value
+
+    def _positive_int(self, attr: str, value) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+                or value <= 0:
+            self._fail(attr, f"expected a positive integer, got {value!r}")
+        return int(value)
+
+    def _positive(self, attr: str, value) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                or not math.isfinite(value):
+            self._fail(attr, f"expected a positive number, got {value!r}")
+        return float(value)
+
+    def _scale_from_base_node(self, tech_node) -> float:
+        """Scale area, energy, latency, throughput and leakage from 65 nm to ``tech_node`` [m].
+
+        Stillmaker & Baas (2017) CMOS rules (hwcomponents.scaling). RRAM cell energy and area are
+        scaled with the same rules: a simplification (smaller node -> shorter lines, lower
+        voltages), stated in docs/cost-models.md.
+        """
+        lo, hi = const("min_tech_node"), const("max_tech_node")
+        if isinstance(tech_node, bool) or not isinstance(tech_node, (int, float)) or not (
+            lo * (1 - 1e-9) <= tech_node <= hi * (1 + 1e-9)
+        ):
+            self._fail(
+                "tech_node",
+                f"expected a technology node in metres between {lo:g} and {hi:g} "
+                f"(7 nm .. 130 nm), got {tech_node!r}",
+            )
+        base = const("base_tech_node")
+        return self.scale(
+            "tech_node", float(tech_node), base,
+            area_scale_function=tech_node_area,
+            energy_scale_function=tech_node_energy,
+            latency_scale_function=tech_node_latency,
+            throughput_scale_function=tech_node_throughput,
+            leak_power_scale_function=tech_node_leak,
+        )
+
+    # convenience for reports
+    def action_energy(self, name: str) -> float:
+        return getattr(self, name)().energy
+
+
+def _f2_area(f2: float) -> float:
+    """Area [m^2] of ``f2`` feature squares at the 65 nm base node."""
+    return f2 * const("base_tech_node") ** 2
+
+
+# ============================================================================ analog path
+class HyflexRRAMCell(_HyflexModel):
+    """One RRAM cell of a 64x128 analog array, SLC (1 bit) or MLC (2 bits).
+
+    Args:
+        bits_per_cell: 1 (SLC) or 2 (MLC).
+        rows, columns: size of the array the cell sits in (attributes of the macro; the cell's
+            cost does not depend on them, they are validated and carried for the tables).
+        tech_node: technology node [m].
+
+    Actions:
+        read: one cell conducting for one 1-bit input cycle, averaged over stored levels
+            (levels uniformly used, equally spaced in conductance between G_off and G_on) and
+            over input bits (P[bit = 1] = 0.5): E = V_read^2 * G_mean * t_read * P[1].
+        write: programming one cell: SLC one SET pulse; MLC iterative write-verify (N pulses,
+            each followed by a verify read).
+    """
+
+    component_name = ["hyflex_rram_cell", "HyflexRRAMCell"]
+
+    def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
+                 tech_node: float = _BASE):
+        self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
+                                          " (1 = SLC, 2 = MLC; 3-4-bit MLC was rejected by the paper)")
+        self.rows = self._positive_int("rows", rows)
+        self.columns = self._positive_int("columns", columns)
+        super().__init__(area=_f2_area(const("analog_cell_area")))
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @property
+    def mean_conductance(self) -> float:
+        """Mean cell conductance [S] over uniformly used levels."""
+        g_on = 1.0 / const("rram_r_on")
+        g_off = g_on / const("rram_on_off_ratio")
+        levels = 2 ** self.bits_per_cell
+        return sum(g_off + (g_on - g_off) * k / (levels - 1) for k in range(levels)) / levels
+
+    @action
+    def read(self) -> ActionCost:
+        t = const("rram_read_pulse")
+        v = const("rram_read_voltage")
+        e = v * v * self.mean_conductance * t * const("input_bit_one_probability")
+        return ActionCost(energy=e, latency=const("analog_cycle"), throughput=1 / const("analog_cycle"))
+
+    @action
+    def write(self) -> ActionCost:
+        v, r, t = const("rram_set_voltage"), const("rram_r_on"), const("rram_set_pulse")
+        pulse = v * v / r * t
+        if self.bits_per_cell == 1:
+            return ActionCost(energy=pulse, latency=t, throughput=1 / t)
+        n = const("mlc_write_verify_iterations")
+        t_verify = const("rram_verify_read_pulse")
+        verify = const("rram_read_voltage") ** 2 * self.mean_conductance * t_verify
+        lat = n * (t + t_verify)
+        return ActionCost(energy=n * (pulse + verify), latency=lat, throughput=1 / lat)
+
+
+class HyflexRRAMArray(_HyflexModel):
+    """A ``rows`` x ``columns`` analog RRAM array (cells only; drivers and ADC are separate).
+
+    Actions:
+        read: one analog cycle: every row driven with one input bit, every cell conducts.
+        write: programming every cell of the array once.
+    """
+
+    component_name = ["hyflex_rram_array", "HyflexRRAMArray"]
+
+    def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
+                 tech_node: float = _BASE):
+        self._cell = HyflexRRAMCell(bits_per_cell, rows, columns, _BASE)
+        self.bits_per_cell, self.rows, self.columns = bits_per_cell, rows, columns
+        self.n_cells = self._cell.rows * self._cell.columns
+        super().__init__(area=self.n_cells * self._cell.area)
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @property
+    def bits_stored(self) -> int:
+        return self.n_cells * self.bits_per_cell
+
+    @action
+    def read(self) -> ActionCost:
+        c = self._cell.read()
+        return ActionCost(energy=self.n_cells * c.energy, latency=c.latency, throughput=c.throughput)
+
+    @action
+    def write(self) -> ActionCost:
+        c = self._cell.write()
+        # rows are programmed one after another, all columns of a row in parallel
+        lat = self.rows * c.latency
+        return ActionCost(energy=self.n_cells * c.energy, latency=lat, throughput=1 / lat)
+
+
+class HyflexSARADC(_HyflexModel):
+    """The reconfigurable SAR ADC: built for ``max_resolution`` (7) bits, used at 6 in SLC mode.
+
+    Energy per conversion and area come from hwcomponents-adc's survey-based ``ADC`` (Murmann
+    survey fit, arXiv 2404.06553) at 65 nm, multiplied by the calibration factors of the data
+    file (tuned against the paper's Table 2). Area is that of the ``max_resolution`` ADC (the
+    capacitor array is built for 7 bits); energy is that of a ``resolution``-bit conversion (the
+    skipped MSB capacitor is neither charged nor compared).
+
+    Args:
+        resolution: bits converted (7 = MLC mode, 6 = SLC mode); 4 <= resolution <= max_resolution.
+        max_resolution: bits the ADC is built for.
+        throughput: conversions per second of this ADC (default: 128 columns per 100 ns cycle).
+        tech_node: [m].
+    """
+
+    component_name = ["hyflex_sar_adc", "hyflex_adc", "HyflexSARADC"]
+
+    def __init__(self, resolution: int = 7, max_resolution: int = 7, throughput: float = 1.28e9,
+                 tech_node: float = _BASE):
+        from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
+
+        self.max_resolution = self._positive_int("max_resolution", max_resolution)
+        if self.max_resolution < 4:
+            self._fail("max_resolution", f"expected >= 4 bits (survey model range), got {max_resolution!r}")
+        self.resolution = self._choice("resolution", resolution,
+                                       tuple(range(4, self.max_resolution + 1)),
+                                       " (bits; 7 = MLC mode, 6 = SLC mode)")
+        self.throughput = self._positive("throughput", throughput)
+        built = ADC(n_bits=self.max_resolution, tech_node=_BASE, throughput=self.throughput)
+        used = ADC(n_bits=self.resolution, tech_node=_BASE, throughput=self.throughput)
+        self._energy = used.read().energy * const("adc_energy_calibration")
+        super().__init__(area=built.area * const("adc_area_calibration"))
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @action
+    def convert(self) -> ActionCost:
+        return ActionCost(energy=self._energy, latency=1 / self.throughput, throughput=self.throughput)
+
+    @action
+    def read(self) -> ActionCost:
+        return self.convert()
+
+
+class HyflexWordlineDriver(_HyflexModel):
+    """A 1-bit word-line driver (inputs are bit-serial: 8 cycles for INT8).
+
+    ISAAC's 1-bit DAC (hwcomponents-library ``IsaacDAC``, Shafiee et al., ISCA 2016) at 65 nm.
+
+    Actions:
+        read: drive one row for one input bit.
+    """
+
+    component_name = ["hyflex_wordline_driver", "HyflexWordlineDriver"]
+
+    def __init__(self, rows: int = 64, tech_node: float = _BASE):
+        from hwcomponents_library import IsaacDAC
+
+        self.rows = self._positive_int("rows", rows)
+        dac = IsaacDAC(tech_node=_BASE, resolution=1, rows=1)
+        self._energy = dac.read().energy
+        super().__init__(area=dac.area)
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @action
+    def read(self) -> ActionCost:
+        t = const("analog_cycle")
+        return ActionCost(energy=self._energy, latency=t, throughput=1 / t)
+
+
+class HyflexShiftAdd(_HyflexModel):
+    """Shift-and-add of ADC outputs: SLC factors x1/x2/x4/x8, MLC x1/x4/x16/x64.
+
+    ISAAC's shift-and-add (hwcomponents-library ``IsaacShiftAdd``) at 65 nm.
+
+    Actions:
+        read / compute: one shift-and-add of one ADC output into the column-group register.
+    """
+
+    component_name = ["hyflex_shift_add", "HyflexShiftAdd"]
+
+    def __init__(self, bits_per_cell: int = 2, width: int = 16, tech_node: float = _BASE):
+        from hwcomponents_library import IsaacShiftAdd
+
+        self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
+                                          " (1 = SLC, 2 = MLC)")
+        self.width = self._positive_int("width", width)
+        sa = IsaacShiftAdd(tech_node=_BASE, width=self.width)
+        self._energy = sa.read().energy
+        super().__init__(area=sa.area)
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @property
+    def shift_factors(self) -> list[int]:
+        """Weights of the four column slices of one INT8 weight group (x1/x2/x4/x8 or x1/x4/x16/x64)."""
+        return [2 ** (self.bits_per_cell * i) for i in range(4)]
+
+    @action
+    def compute(self) -> ActionCost:
+        t = 1e-9 / 1.2  # ISAAC's shift-and-add runs at 1.2 GHz
+        return ActionCost(energy=self._energy, latency=t, throughput=1 / t)
+
+    @action
+    def read(self) -> ActionCost:
+        return self.compute()
+
+
+class HyflexModeSwitch(_HyflexModel):
+    """The SLC/MLC mode switch of one ADC + shift-and-add pair.
+
+    A transmission gate that disconnects the ADC's MSB capacitor (6-bit SLC mode), plus one 2:1
+    mux per shift-control bit choosing the SLC or MLC shift factors.
+
+    Actions:
+        read: the per-conversion overhead of the switch path.
+        switch: one SLC <-> MLC mode change (rewriting the mode latches).
+    """
+
+    component_name = ["hyflex_mode_switch", "HyflexModeSwitch"]
+
+    def __init__(self, tech_node: float = _BASE):
+        n_mux = const("shift_control_muxes")
+        super().__init__(area=const("msb_cap_switch_area") + n_mux * const("mux2_area"))
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @action
+    def read(self) -> ActionCost:
+        e = const("msb_cap_switch_energy") + const("shift_control_muxes") * const("mux2_energy")
+        t = const("analog_cycle")
+        return ActionCost(energy=e, latency=0.0, throughput=float("inf"))
+
+    @action
+    def switch(self) -> ActionCost:
+        return ActionCost(energy=const("mode_switch_energy"), latency=1e-9, throughput=1e9)
+
+
+# ============================================================================ digital path
+class HyflexDigitalPIMArray(_HyflexModel):
+    """A 1024x1024 SLC RRAM array doing MAGIC-style bit-wise NOR/INV logic, 1 GHz.
+
+    Row-parallel: one NOR step runs in every row at once; each row is a lane computing its own
+    INT8 multiply-accumulate in :func:`nor_steps_per_mac` steps (919 for INT8).
+
+    Actions:
+        nor: one NOR step in every row of the array.
+        compute: one ``op_bits`` multiply-accumulate on one row lane.
+        read / write: read or write one ``op_bits`` operand (cells) of one lane.
+    """
+
+    component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
+
+    def __init__(self, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
+                 tech_node: float = _BASE):
+        self.rows = self._positive_int("rows", rows)
+        self.columns = self._positive_int("columns", columns)
+        self.op_bits = self._choice("op_bits", op_bits, (4, 8, 16), " (bits per operand)")
+        self.nor_steps_per_mac = nor_steps_per_mac(self.op_bits)
+        super().__init__(area=self.rows * self.columns * _f2_area(const("digital_cell_area")))
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @property
+    def cycle(self) -> float:
+        return 1.0 / const("digital_clock")
+
+    @action
+    def nor(self) -> ActionCost:
+        return ActionCost(energy=self.rows * const("digital_nor_energy"), latency=self.cycle,
+                          throughput=1 / self.cycle)
+
+    @action
+    def compute(self) -> ActionCost:
+        lat = self.nor_steps_per_mac * self.cycle
+        return ActionCost(energy=self.nor_steps_per_mac * const("digital_nor_energy"), latency=lat,
+                          throughput=self.rows / lat)
+
+    @action
+    def read(self) -> ActionCost:
+        # reading an operand: a NOR-based copy of op_bits cells
+        return ActionCost(energy=self.op_bits * const("digital_nor_energy"), latency=self.cycle,
+                          throughput=self.rows / self.cycle)
+
+    @action
+    def write(self) -> ActionCost:
+        return ActionCost(energy=self.op_bits * const("digital_write_energy_per_cell"),
+                          latency=const("rram_set_pulse"),
+                          throughput=self.rows / const("rram_set_pulse"))
+
+
+class HyflexSFU(_HyflexModel):
+    """The special-function unit: softmax, layer norm and GELU, ``lanes`` elements per cycle.
+
+    Energy per element = fixed-point operation count x energy per operation (data file).
+
+    Actions (per element): softmax (= compute), layernorm, gelu.
+    """
+
+    component_name = ["hyflex_sfu", "HyflexSFU"]
+
+    def __init__(self, lanes: int = 256, clock_hz: float = 1e9, tech_node: float = _BASE):
+        self.lanes = self._positive_int("lanes", lanes)
+        self.clock_hz = self._positive("clock_hz", clock_hz)
+        super().__init__(area=self.lanes * const("sfu_area_per_lane"))
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    def _per_element(self, ops_name: str) -> ActionCost:
+        thr = self.lanes * self.clock_hz
+        return ActionCost(energy=const(ops_name) * const("sfu_op_energy"), latency=1 / self.clock_hz,
+                          throughput=thr)
+
+    @action
+    def softmax(self) -> ActionCost:
+        return self._per_element("sfu_ops_softmax")
+
+    @action
+    def layernorm(self) -> ActionCost:
+        return self._per_element("sfu_ops_layernorm")
+
+    @action
+    def gelu(self) -> ActionCost:
+        return self._per_element("sfu_ops_gelu")
+
+    @action
+    def compute(self) -> ActionCost:
+        return self.softmax()
+
+
+# ============================================================================ buffers, links
+class HyflexBuffer(_HyflexModel):
+    """On-PU buffer: ISAAC's eDRAM (hwcomponents-library ``IsaacEDRAM``) at 65 nm.
+
+    Actions: read, write (one ``width``-bit access).
+    """
+
+    component_name = ["hyflex_buffer", "HyflexBuffer"]
+
+    def __init__(self, width: int = 256, size: int = 524288, tech_node: float = _BASE):
+        from hwcomponents_library import IsaacEDRAM
+
+        self.width = self._positive_int("width", width)
+        self.size = self._positive_int("size", size)
+        if self.size < self.width:
+            self._fail("size", f"expected size >= width ({self.width} bits), got {size!r}")
+        mem = IsaacEDRAM(tech_node=_BASE, width=self.width, size=self.size)
+        self._read, self._write = mem.read(), mem.write()
+        super().__init__(area=mem.area, leak_power=mem.leak_power)
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @action
+    def read(self) -> ActionCost:
+        return ActionCost(energy=self._read.energy, latency=1e-9, throughput=1e9)
+
+    @action
+    def write(self) -> ActionCost:
+        return ActionCost(energy=self._write.energy, latency=1e-9, throughput=1e9)
+
+
+class HyflexLink(_HyflexModel):
+    """Link between processing units / chips: ISAAC's chip-to-chip link energy per bit,
+    ``bandwidth`` bytes/s (128 GB/s in the paper's setup).
+
+    Actions: read, write (one ``width``-bit transfer).
+    """
+
+    component_name = ["hyflex_link", "HyflexLink"]
+
+    def __init__(self, bandwidth: float = 128e9, width: int = 128, tech_node: float = _BASE):
+        from hwcomponents_library import IsaacChip2ChipLink
+
+        self.bandwidth = self._positive("bandwidth", bandwidth)
+        self.width = self._positive_int("width", width)
+        link = IsaacChip2ChipLink(tech_node=_BASE, width=self.width)
+        self._energy = link.read().energy
+        super().__init__(area=link.area)
+        self.tech_node = self._scale_from_base_node(tech_node)
+
+    @action
+    def read(self) -> ActionCost:
+        lat = self.width / 8 / self.bandwidth
+        return ActionCost(energy=self._energy, latency=lat, throughput=1 / lat)
+
+    @action
+    def write(self) -> ActionCost:
+        return self.read()
+
+
+# ============================================================================ compounds
+class HyflexAnalogModule(_HyflexModel):
+    """One analog PIM module: ``arrays`` RRAM arrays, each with its 1-bit row drivers, ADC(s),
+    shift-and-add and mode switch, run in SLC (``bits_per_cell`` 1) or MLC (2) mode.
+
+    Costs are counts x per-action costs of the component models (no totals written down).
+
+    Actions:
+        mvm_cycle: one 100 ns analog cycle with every array active (every row driven with one
+            input bit, every column converted once).
+    """
+
+    component_name = ["hyflex_analog_module", "HyflexAnalogModule"]
+
+    def __init__(self, arrays: int = 512, rows: int = 64, columns: int = 128,
+                 bits_per_cell: int = 2, adcs_per_array: int = 1, max_adc_bits: int = 7,
+                 tech_node: float = _BASE):
+        self.arrays = self._positive_int("arrays", arrays)
+        self.rows = self._positive_int("rows", rows)
+        self.columns = self._positive_int("columns", columns)
+        self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2), " (1 = SLC, 2 = MLC)")
+        self.adcs_per_array = self._positive_int("adcs_per_array", adcs_per_array)
+        cycle = const("analog_cycle")
+        adc_bits = max_adc_bits if bits_per_cell == 2 else max_adc_bits - 1
+        self.parts = {
+            "rram_array": (HyflexRRAMArray(bits_per_cell, rows, columns, tech_node), self.arrays),
+            "adc": (HyflexSARADC(adc_bits, max_adc_bits,
+                                 throughput=self.columns / self.adcs_per_array / cycle,
+                                 tech_node=tech_node), self.arrays * self.adcs_per_array),
+            "wordline_driver": (HyflexWordlineDriver(rows, tech_node), self.arrays * self.rows),
+            "shift_add": (HyflexShiftAdd(bits_per_cell, tech_node=tech_node),
+                          self.arrays * self.adcs_per_array),
+            "mode_switch": (HyflexModeSwitch(tech_node), self.arrays * self.adcs_per_array),
+        }
+        # per-cycle action counts of each part
+        self.actions_per_cycle = {
+            "rram_array": self.arrays,                    # read: one analog cycle per array
+            "adc": self.arrays * self.columns,            # every column converted once
+            "wordline_driver": self.arrays * self.rows,   # every row driven once
+            "shift_add": self.arrays * self.columns,      # one shift-add per conversion
+            "mode_switch": self.arrays * self.columns,    # per-conversion overhead
+        }
+        super().__init__(area=sum(m.area * n for m, n in self.parts.values()))
+        self.tech_node = tech_node  # parts are already scaled
+
+    def area_breakdown(self) -> dict[str, float]:
+        """Area [m^2] per part."""
+        return {k: m.area * n for k, (m, n) in self.parts.items()}
+
+    def cycle_energy_breakdown(self) -> dict[str, float]:
+        """Energy [J] per part for one fully active analog cycle."""
+        return {k: self.parts[k][0].read().energy * n for k, n in self.actions_per_cycle.items()}
+
+    @action
+    def mvm_cycle(self) -> ActionCost:
+        t = const("analog_cycle")
+        return ActionCost(energy=sum(self.cycle_energy_breakdown().values()), latency=t,
+                          throughput=1 / t)
+
+    @action
+    def read(self) -> ActionCost:
+        return self.mvm_cycle()
+
+
+class HyflexDigitalModule(_HyflexModel):
+    """One digital PIM module: ``arrays`` 1024x1024 SLC arrays doing NOR logic at 1 GHz.
+
+    Actions:
+        cycle: one 1 GHz cycle with every row lane of every array doing a NOR step.
+    """
+
+    component_name = ["hyflex_digital_module", "HyflexDigitalModule"]
+
+    def __init__(self, arrays: int = 256, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
+                 tech_node: float = _BASE):
+        self.arrays = self._positive_int("arrays", arrays)
+        self.array = HyflexDigitalPIMArray(rows, columns, op_bits, tech_node)
+        super().__init__(area=self.arrays * self.array.area)
+        self.tech_node = tech_node
+
+    @property
+    def macs_per_cycle(self) -> float:
+        """INT8 MACs completed per cycle with every lane busy."""
+        return self.arrays * self.array.rows / self.array.nor_steps_per_mac
+
+    @action
+    def cycle(self) -> ActionCost:
+        c = self.array.nor()
+        return ActionCost(energy=self.arrays * c.energy, latency=c.latency, throughput=c.throughput)
+
+    @action
+    def read(self) -> ActionCost:
+        return self.cycle()
+
+
+def _model_classes() -> dict[str, type[_HyflexModel]]:
+    return {name: globals()[name] for name in __all__}
+
+
+def create(component: str, **attributes) -> _HyflexModel:
+    """Instantiate a hyflex model by class name or component name, checking attribute names.
+
+    A misspelled attribute raises :class:`HyflexInputError` naming it and the accepted ones.
+    """
+    classes = _model_classes()
+    by_name = {}
+    for cls in classes.values():
+        for n in [cls.__name__, *cls.component_name]:
+            by_name[n.lower()] = cls
+    cls = by_name.get(component.lower())
+    if cls is None:
+        close = difflib.get_close_matches(component.lower(), list(by_name), n=3)
+        raise HyflexInputError(None, "component", f"unknown component {component!r}; "
+                               f"accepted: {sorted(c.__name__ for c in classes.values())}"
+                               + (f" (did you mean {close[0]!r}?)" if close else ""))
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in attributes:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise HyflexInputError(cls.__name__, key,
+                                   f"unknown attribute{hint}; accepted attributes: {accepted}")
+    return cls(**attributes)
