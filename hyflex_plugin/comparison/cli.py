@@ -1,5 +1,14 @@
-"""Sub-commands of the comparison stage (scaffold: filled in by the comparison work)."""
+"""Sub-commands of the comparison stage: ``hyflex demo``."""
+
+from __future__ import annotations
 
 
 def register(subparsers) -> None:
-    """Add this stage's sub-commands to the `hyflex` parser."""
+    d = subparsers.add_parser("demo", help="the main job on built-in defaults (what `make demo` runs)")
+    d.set_defaults(func=_demo)
+
+
+def _demo(args) -> int:
+    from hyflex_plugin.comparison.demo import run_demo
+
+    return run_demo()

@@ -82,8 +82,8 @@ class _HyflexModel(ComponentModel):
         return value
 
     def _positive_int(self, attr: str, value) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-                or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value != int(value) or value <= 0:
             self._fail(attr, f"expected a positive integer, got {value!r}")
         return int(value)
 

@@ -1,0 +1,16 @@
+"""Work-arounds for known hwcomponents faults (hwcomponents 1.0.114).
+
+After any ``hwcomponents.get_*`` query, the module-level model cache holds wrapper objects and
+``hwcomponents.get_models(...)`` (which AccelForge calls when costing a spec) raises
+``AttributeError: 'ComponentModelWrapper' object has no attribute '__name__'``. Clearing the
+cache before AccelForge costs a spec avoids it; the cache is rebuilt on the next call.
+"""
+
+from __future__ import annotations
+
+
+def reset_model_cache() -> None:
+    """Forget hwcomponents' cached list of installed models (rebuilt lazily)."""
+    import hwcomponents.find_models as fm
+
+    fm._ALL_ESTIMATORS = None
