@@ -271,7 +271,8 @@ class HyflexWordlineDriver(_HyflexModel):
     ISAAC's 1-bit DAC (hwcomponents-library ``IsaacDAC``, Shafiee et al., ISCA 2016) at 65 nm.
 
     Actions:
-        read: drive one row for one input bit.
+        read: drive one row for one input bit (throughput: a bank of ``rows`` drivers per
+            array drives every row once per 100 ns analog cycle).
     """
 
     component_name = ["hyflex_wordline_driver", "HyflexWordlineDriver"]
@@ -287,8 +288,9 @@ class HyflexWordlineDriver(_HyflexModel):
 
     @action
     def read(self) -> ActionCost:
+        # one driver bank per array drives all its `rows` rows in one analog cycle
         t = const("analog_cycle")
-        return ActionCost(energy=self._energy, latency=t, throughput=1 / t)
+        return ActionCost(energy=self._energy, latency=t, throughput=self.rows / t)
 
 
 class HyflexShiftAdd(_HyflexModel):
@@ -366,8 +368,10 @@ class HyflexDigitalPIMArray(_HyflexModel):
 
     Actions:
         nor: one NOR step in every row of the array.
-        compute: one ``op_bits`` multiply-accumulate on one row lane.
+        compute: one ``op_bits`` multiply-accumulate on one row lane (throughput per lane).
         read / write: read or write one ``op_bits`` operand (cells) of one lane.
+    Area is that of the whole array; AccelForge instantiates one model per lane, so hyflex
+    takes area from the design (modules x arrays), not from AccelForge's per-instance sum.
     """
 
     component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
@@ -392,21 +396,23 @@ class HyflexDigitalPIMArray(_HyflexModel):
 
     @action
     def compute(self) -> ActionCost:
+        # throughput per row lane (AccelForge instantiates one compute per lane)
         lat = self.nor_steps_per_mac * self.cycle
         return ActionCost(energy=self.nor_steps_per_mac * const("digital_nor_energy"), latency=lat,
-                          throughput=self.rows / lat)
+                          throughput=1 / lat)
 
     @action
     def read(self) -> ActionCost:
-        # reading an operand: a NOR-based copy of op_bits cells
+        # reading an operand of one lane: a NOR-based copy of op_bits cells
         return ActionCost(energy=self.op_bits * const("digital_nor_energy"), latency=self.cycle,
-                          throughput=self.rows / self.cycle)
+                          throughput=1 / self.cycle)
 
     @action
     def write(self) -> ActionCost:
-        return ActionCost(energy=self.op_bits * const("digital_write_energy_per_cell"),
-                          latency=const("rram_set_pulse"),
-                          throughput=self.rows / const("rram_set_pulse"))
+        # writing an operand of one lane: op_bits cells switched, one cycle (each priced as
+        # a NOR step, which also switches one output cell)
+        return ActionCost(energy=self.op_bits * const("digital_nor_energy"),
+                          latency=self.cycle, throughput=1 / self.cycle)
 
 
 class HyflexSFU(_HyflexModel):
