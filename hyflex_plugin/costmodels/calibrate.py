@@ -70,7 +70,7 @@ def calibrate_pu(tech_node: float = 65e-9) -> dict:
         arrays=const_int("analog_arrays_per_module"), rows=const_int("analog_rows"),
         columns=const_int("analog_columns"), bits_per_cell=2,
         adcs_per_array=const_int("adcs_per_array"), max_adc_bits=const_int("adc_max_bits"),
-        tech_node=tech_node,
+        cycle=cycle, tech_node=tech_node,
     )
     a_area = analog.area_breakdown()
     a_energy = analog.cycle_energy_breakdown()

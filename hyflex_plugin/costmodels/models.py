@@ -322,7 +322,7 @@ class HyflexShiftAdd(_HyflexModel):
 
     @action
     def compute(self) -> ActionCost:
-        t = 1e-9 / 1.2  # ISAAC's shift-and-add runs at 1.2 GHz
+        t = 1 / const("shift_add_clock")
         return ActionCost(energy=self._energy, latency=t, throughput=1 / t)
 
     @action
@@ -527,15 +527,17 @@ class HyflexAnalogModule(_HyflexModel):
     component_name = ["hyflex_analog_module", "HyflexAnalogModule"]
 
     def __init__(self, arrays: int = 512, rows: int = 64, columns: int = 128,
-                 bits_per_cell: int = 2, adcs_per_array: int = 1, max_adc_bits: int = 7,
-                 tech_node: float = _BASE):
+                 bits_per_cell: int = 2, adcs_per_array: float = 1, max_adc_bits: int = 7,
+                 mode_switch: bool = True, cycle: float = 100e-9, tech_node: float = _BASE):
         self.arrays = self._positive_int("arrays", arrays)
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2), " (1 = SLC, 2 = MLC)")
-        self.adcs_per_array = self._positive_int("adcs_per_array", adcs_per_array)
-        cycle = const("analog_cycle")
-        adc_bits = max_adc_bits if bits_per_cell == 2 else max_adc_bits - 1
+        self.adcs_per_array = self._positive("adcs_per_array", adcs_per_array)
+        self.mode_switch = bool(mode_switch)
+        self.cycle = self._positive("cycle", cycle)
+        # a design with a mode switch runs SLC at one bit less (MSB capacitor skipped)
+        adc_bits = max_adc_bits if (bits_per_cell == 2 or not mode_switch) else max_adc_bits - 1
         self.parts = {
             "rram_array": (HyflexRRAMArray(bits_per_cell, rows, columns, tech_node), self.arrays),
             "adc": (HyflexSARADC(adc_bits, max_adc_bits,
@@ -544,7 +546,8 @@ class HyflexAnalogModule(_HyflexModel):
             "wordline_driver": (HyflexWordlineDriver(rows, tech_node), self.arrays * self.rows),
             "shift_add": (HyflexShiftAdd(bits_per_cell, tech_node=tech_node),
                           self.arrays * self.adcs_per_array),
-            "mode_switch": (HyflexModeSwitch(tech_node), self.arrays * self.adcs_per_array),
+            "mode_switch": (HyflexModeSwitch(tech_node),
+                            self.arrays * self.adcs_per_array if self.mode_switch else 0),
         }
         # per-cycle action counts of each part
         self.actions_per_cycle = {
@@ -552,7 +555,7 @@ class HyflexAnalogModule(_HyflexModel):
             "adc": self.arrays * self.columns,            # every column converted once
             "wordline_driver": self.arrays * self.rows,   # every row driven once
             "shift_add": self.arrays * self.columns,      # one shift-add per conversion
-            "mode_switch": self.arrays * self.columns,    # per-conversion overhead
+            "mode_switch": self.arrays * self.columns if self.mode_switch else 0,
         }
         super().__init__(area=sum(m.area * n for m, n in self.parts.values()))
         self.tech_node = tech_node  # parts are already scaled
@@ -567,7 +570,7 @@ class HyflexAnalogModule(_HyflexModel):
 
     @action
     def mvm_cycle(self) -> ActionCost:
-        t = const("analog_cycle")
+        t = self.cycle
         return ActionCost(energy=sum(self.cycle_energy_breakdown().values()), latency=t,
                           throughput=1 / t)
 

@@ -1,5 +1,42 @@
-"""Sub-commands of the evaluation stage (scaffold: filled in by the evaluation work)."""
+"""Sub-commands of the evaluation stage: ``hyflex evaluate``."""
+
+from __future__ import annotations
+
+import json
 
 
 def register(subparsers) -> None:
-    """Add this stage's sub-commands to the `hyflex` parser."""
+    p = subparsers.add_parser("evaluate", help="energy, latency, throughput and area of a whole "
+                              "transformer on a HyFlexPIM design (AccelForge)")
+    p.add_argument("--model", default="bert-base",
+                   help="preset (bert-base, bert-large, gpt2, llama-3.2-1b, vit-base) or a path to "
+                        "a Hugging Face config.json")
+    p.add_argument("--seq-len", type=int, default=128, help="sequence length N (tokens)")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--slc-fraction", type=float, default=0.1,
+                   help="share of each matrix in SLC, 0..1 (default 0.1)")
+    p.add_argument("--partition", default=None, help="partition file from `hyflex partition`")
+    p.add_argument("--arch", default=None, help="design file (default arch_specs/hyflexpim.yaml)")
+    p.add_argument("--search", action="store_true",
+                   help="map with AccelForge's mapper instead of the fixed mappings (slow)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
+    p.add_argument("--json", default=None, metavar="FILE|-",
+                   help="write the full result as JSON to FILE (atomically) or stdout ('-')")
+    p.set_defaults(func=_evaluate)
+
+
+def _evaluate(args) -> int:
+    from hyflex_plugin.evaluation.model import evaluate_model, format_result
+    from hyflex_plugin.io import atomic_write_json
+
+    result = evaluate_model(model=args.model, seq_len=args.seq_len, slc_fraction=args.slc_fraction,
+                            partition=args.partition, arch=args.arch, batch=args.batch,
+                            search=args.search, cache=not args.no_cache, progress=True)
+    if args.json == "-":
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(format_result(result))
+    if args.json:
+        atomic_write_json(args.json, result.to_dict())
+        print(f"\nwrote {args.json}")
+    return 0

@@ -1,0 +1,323 @@
+"""Whole-model evaluation on a HyFlexPIM design: energy, latency, throughput, area.
+
+Mapping of a transformer onto the design (documented in docs/evaluation.md):
+
+- one block per processing unit (PU); blocks are pipelined over PUs. A block that needs more
+  analog arrays than a PU has spans several PUs (tensor parallelism); PUs fill chips
+  (``chip.processing_units`` per chip), chips are chained (pipeline parallelism);
+- every linear layer is split into its SLC and its MLC part. With a uniform SLC share the split
+  is over the dense weight's output columns (round(share x out) columns in SLC). With a partition
+  file from gradient redistribution, each matrix is its SVD pair sigma V^T (in -> r) and U
+  (r -> out), split by rank components: n_slc ranks in SLC, r - n_slc in MLC;
+- Q.K^T and S.V run on the digital PIM arrays; softmax, layer norms and GELU on the SFU; each
+  block's output crosses the link to the next PU.
+
+Linear parts are evaluated on AccelForge for one token and scaled by the token count (exact for
+the weight-stationary mapping, where every token repeats the same actions; checked in tests).
+Identical blocks are evaluated once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from hyflex_plugin.architecture.design import HyflexDesign, load_arch
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation.engine import (
+    EinsumCost,
+    arrays_for_linear,
+    attention_params,
+    evaluate_einsum,
+    linear_params,
+)
+from hyflex_plugin.partition.schema import PartitionFile
+from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
+
+
+
+@dataclass
+class LayerResult:
+    index: int
+    pus: int
+    arrays: int
+    einsums: dict[str, EinsumCost]
+    latency_s: float
+    category: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def energy_j(self) -> float:
+        return sum(e.energy_j for e in self.einsums.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index, "pus": self.pus, "arrays": self.arrays,
+            "energy_j": self.energy_j, "latency_s": self.latency_s,
+            "einsums": {n: {"energy_j": e.energy_j, "latency_s": e.latency_s, "macs": e.macs,
+                            "category": self.category[n],
+                            "energy_by_component_j": e.energy_by_component_j}
+                        for n, e in self.einsums.items()},
+        }
+
+
+@dataclass
+class ModelResult:
+    model: ModelShape
+    design: HyflexDesign
+    arch_path: str
+    seq_len: int
+    batch: int
+    slc_fraction: float | None
+    partition: str | None
+    layers: list[LayerResult]
+    pus: int
+    chips: int
+    pu_area_m2: float
+
+    @property
+    def energy_j(self) -> float:
+        return sum(layer.energy_j for layer in self.layers)
+
+    @property
+    def latency_s(self) -> float:
+        return sum(layer.latency_s for layer in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(e.macs for layer in self.layers for e in layer.einsums.values())
+
+    @property
+    def ops(self) -> int:
+        return 2 * self.macs
+
+    @property
+    def area_m2(self) -> float:
+        return self.pus * self.pu_area_m2
+
+    @property
+    def throughput_ops(self) -> float:
+        """Ops/s in steady state: the pipeline delivers one inference per slowest stage."""
+        return self.ops / max(layer.latency_s for layer in self.layers)
+
+    def energy_by(self, what: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for layer in self.layers:
+            for name, e in layer.einsums.items():
+                if what == "category":
+                    out[layer.category[name]] = out.get(layer.category[name], 0.0) + e.energy_j
+                else:
+                    for comp, v in e.energy_by_component_j.items():
+                        key = f"{layer.category[name]}.{comp}"
+                        out[key] = out.get(key, 0.0) + v
+        return out
+
+    def to_dict(self) -> dict:
+        energy = self.energy_j
+        return {
+            "model": self.model.name, "arch": self.design.name, "arch_file": self.arch_path,
+            "seq_len": self.seq_len, "batch": self.batch, "slc_fraction": self.slc_fraction,
+            "partition": self.partition,
+            "energy_j": energy, "latency_s": self.latency_s,
+            "ops": self.ops,
+            "throughput_tops": self.throughput_ops / 1e12,
+            "tops_per_w": self.ops / energy / 1e12,
+            "tops_per_mm2": self.throughput_ops / 1e12 / (self.area_m2 * 1e6),
+            "area_mm2": self.area_m2 * 1e6, "pus": self.pus, "chips": self.chips,
+            "energy_by_category_j": self.energy_by("category"),
+            "energy_by_component_j": self.energy_by("component"),
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+
+# ----------------------------------------------------------------------------- linear parts
+def _linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float | None,
+                  partition: PartitionFile | None, layer: int) -> list[tuple[int, int, bool]]:
+    """(in, out, is_slc) parts of one matrix on the analog path."""
+    if partition is not None:
+        lp = partition.layer(layer)
+        mp = lp.matrix(name) if lp is not None else None
+        if mp is not None and mp.decomposition == "svd":
+            r, s = mp.rank, mp.n_slc_ranks
+            return [p for p in [(k, s, True), (s, n, True), (k, r - s, False), (r - s, n, False)]
+                    if p[0] and p[1]]
+        if mp is not None:
+            share = mp.slc_weight_fraction
+        elif share is None:
+            share = partition.slc_fraction
+    n_slc = int(round(share * n))
+    return [p for p in [(k, n_slc, True), (k, n - n_slc, False)] if p[1]]
+
+
+def _sfu_cost(design: HyflexDesign, action: str, elements: int, pus: int) -> EinsumCost:
+    from hyflex_plugin.costmodels.models import HyflexSFU
+
+    sfu = HyflexSFU(lanes=design.pu.sfu_lanes, clock_hz=design.digital.clock, tech_node=design.tech_node)
+    c = getattr(sfu, action)()
+    return EinsumCost({"SFU": elements * c.energy}, elements / (c.throughput * pus), 0,
+                      {f"SFU.{action}": float(elements)})
+
+
+def _link_cost(design: HyflexDesign, bits: int) -> EinsumCost:
+    from hyflex_plugin.costmodels.models import HyflexLink
+
+    link = HyflexLink(bandwidth=design.chip.link_bandwidth, tech_node=design.tech_node)
+    c = link.read()
+    transfers = bits / link.width
+    return EinsumCost({"Link": transfers * c.energy}, transfers * c.latency, 0,
+                      {"Link.read": transfers})
+
+
+def pu_area_m2(design: HyflexDesign) -> float:
+    """Area [m^2] of one PU from the component models: analog + digital modules, SFU, buffer."""
+    from hyflex_plugin.costmodels.models import (
+        HyflexAnalogModule,
+        HyflexBuffer,
+        HyflexDigitalModule,
+        HyflexSFU,
+    )
+
+    a = design.analog
+    analog = HyflexAnalogModule(
+        arrays=design.pu.arrays_per_module, rows=a.rows, columns=a.columns,
+        bits_per_cell=a.mlc_bits_per_cell, adcs_per_array=a.adcs_per_array,
+        max_adc_bits=a.adc_max_bits, mode_switch=a.mlc_bits_per_cell != a.slc_bits_per_cell,
+        cycle=a.cycle, tech_node=design.tech_node).area
+    digital = HyflexDigitalModule(arrays=design.pu.digital_arrays_per_module,
+                                  rows=design.digital.rows, columns=design.digital.columns,
+                                  op_bits=design.digital.op_bits, tech_node=design.tech_node).area
+    sfu = HyflexSFU(lanes=design.pu.sfu_lanes, clock_hz=design.digital.clock,
+                    tech_node=design.tech_node).area
+    buf = HyflexBuffer(size=design.pu.buffer_bits, tech_node=design.tech_node).area
+    return design.pu.analog_modules * analog + design.pu.digital_modules * digital + sfu + buf
+
+
+def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch: int,
+                    share: float | None, partition: PartitionFile | None, index: int,
+                    search: bool, cache: bool) -> LayerResult:
+    tokens = seq_len * batch
+    einsums: dict[str, EinsumCost] = {}
+    category: dict[str, str] = {}
+    arrays = 0
+    mats = shape.linear_matrices()
+    parts = {name: _linear_parts(design, name, k, n, share, partition, index) for name, k, n in mats}
+    for name, plist in parts.items():
+        arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
+    pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
+
+    for name, plist in parts.items():
+        total: EinsumCost | None = None
+        for k, n, slc in plist:
+            one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
+                                  search=search, cache=cache).scaled(tokens)
+            if total is None:
+                total = one
+            else:  # parts sit on different arrays and run in parallel
+                comp = dict(total.energy_by_component_j)
+                for c, v in one.energy_by_component_j.items():
+                    comp[c] = comp.get(c, 0.0) + v
+                acts = dict(total.actions)
+                for c, v in one.actions.items():
+                    acts[c] = acts.get(c, 0.0) + v
+                total = EinsumCost(comp, max(total.latency_s, one.latency_s),
+                                   total.macs + one.macs, acts)
+        einsums[name] = total
+        category[name] = "linear"
+
+    h, d = shape.num_heads, shape.head_dim
+    qk = evaluate_einsum(design, "digital", attention_params(design, h, seq_len, seq_len, d, pus),
+                         search=search, cache=cache).scaled(batch)
+    sv = evaluate_einsum(design, "digital", attention_params(design, h, seq_len, d, seq_len, pus),
+                         search=search, cache=cache).scaled(batch)
+    einsums["qk"], einsums["sv"] = qk, sv
+    category["qk"] = category["sv"] = "attention"
+    einsums["softmax"] = _sfu_cost(design, "softmax", batch * h * seq_len * seq_len, pus)
+    einsums["layernorm"] = _sfu_cost(design, "layernorm", 2 * tokens * shape.hidden_size, pus)
+    einsums["gelu"] = _sfu_cost(design, "gelu", tokens * shape.intermediate_size, pus)
+    for n in ("softmax", "layernorm", "gelu"):
+        category[n] = "sfu"
+    einsums["link"] = _link_cost(design, tokens * shape.hidden_size * 8)
+    category["link"] = "link"
+
+    lat = einsums
+    ffn_in = max(lat["ffn1"].latency_s, lat["ffn_gate"].latency_s if "ffn_gate" in lat else 0.0)
+    latency = (max(lat["q"].latency_s, lat["k"].latency_s, lat["v"].latency_s)
+               + lat["qk"].latency_s + lat["softmax"].latency_s + lat["sv"].latency_s
+               + lat["attn_out"].latency_s + lat["layernorm"].latency_s + ffn_in
+               + lat["gelu"].latency_s + lat["ffn2"].latency_s + lat["link"].latency_s)
+    return LayerResult(index, pus, arrays, einsums, latency, category)
+
+
+def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 128,
+                   slc_fraction: float | None = 0.1, partition: str | Path | PartitionFile | None = None,
+                   arch: str | Path | HyflexDesign | None = None, batch: int = 1,
+                   search: bool = False, cache: bool = True, progress: bool = False) -> ModelResult:
+    """Evaluate a whole transformer on a HyFlexPIM design (see module docstring)."""
+    shape = load_model_shape(model)
+    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
+        raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+        raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
+    if slc_fraction is not None and not (0.0 <= float(slc_fraction) <= 1.0):
+        raise HyflexInputError("--slc-fraction", "slc_fraction",
+                               f"expected a share between 0 and 1, got {slc_fraction!r}")
+    design = arch if isinstance(arch, HyflexDesign) else load_arch(arch)
+    arch_path = str(arch) if arch is not None and not isinstance(arch, HyflexDesign) else design.name
+    part: PartitionFile | None = None
+    if partition is not None:
+        part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
+        part.check_model(str(partition), shape.n_layers, shape.hidden_size, shape.intermediate_size)
+    share = design.slc_fraction if design.slc_fraction is not None else slc_fraction
+    if design.slc_fraction is not None:
+        part = None  # a fixed-share design (all-SLC, all-MLC, ASADI) ignores the partition
+    if share is None and part is None:
+        raise HyflexInputError("--slc-fraction", "slc_fraction",
+                               "expected a share between 0 and 1 or a --partition file")
+
+    layers: list[LayerResult] = []
+    memo: dict[tuple, LayerResult] = {}
+    for i in tqdm(range(shape.n_layers), desc=f"{shape.name} N={seq_len}", disable=not progress,
+                  leave=False):
+        key = ("uniform",) if part is None else tuple(
+            (m.name, m.decomposition, m.rank, m.n_slc_ranks, m.slc_weight_fraction)
+            for m in (part.layer(i).matrices if part.layer(i) else []))
+        if key not in memo:
+            memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search, cache)
+        base = memo[key]
+        layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s, base.category))
+    pus = sum(layer.pus for layer in layers)
+    chips = math.ceil(pus / design.chip.processing_units)
+    return ModelResult(shape, design, arch_path, seq_len, batch,
+                       None if part is not None and design.slc_fraction is None else share,
+                       str(partition) if part is not None else None,
+                       layers, pus, chips, pu_area_m2(design))
+
+
+def format_result(result: ModelResult) -> str:
+    """Readable summary table (human units)."""
+    d = result.to_dict()
+    lines = [
+        f"hyflex evaluate: {d['model']} on {d['arch']}, N = {d['seq_len']}, batch {d['batch']}, "
+        + (f"SLC share {d['slc_fraction']:.0%}" if d["slc_fraction"] is not None
+           else f"partition {d['partition']}"),
+        "",
+        f"  energy            {d['energy_j'] * 1e3:12.4f} mJ",
+        f"  latency           {d['latency_s'] * 1e3:12.4f} ms",
+        f"  throughput        {d['throughput_tops']:12.4f} TOPS (pipelined)",
+        f"  efficiency        {d['tops_per_w']:12.4f} TOPS/W",
+        f"  area (PUs used)   {d['area_mm2']:12.2f} mm2  ({d['pus']} PUs, {d['chips']} chip(s))",
+        f"  density           {d['tops_per_mm2']:12.5f} TOPS/mm2",
+        "",
+        "  energy by category:",
+    ]
+    total = d["energy_j"]
+    for k, v in sorted(d["energy_by_category_j"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {k:12s} {v * 1e3:12.4f} mJ  {v / total:6.1%}")
+    lines.append("")
+    lines.append("  per layer (layer 0; identical layers evaluated once):")
+    lines.append(f"    {'einsum':10s} {'energy uJ':>12s} {'latency us':>12s} {'MACs':>14s}")
+    for n, e in d["layers"][0]["einsums"].items():
+        lines.append(f"    {n:10s} {e['energy_j'] * 1e6:12.3f} {e['latency_s'] * 1e6:12.3f} {e['macs']:14d}")
+    return "\n".join(lines)
