@@ -1,0 +1,196 @@
+"""Evaluation through the real engine (AccelForge + hwcomponents) on a small transformer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from hyflex_plugin.architecture import ARCH_DIR, load_arch
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation import evaluate_model
+from hyflex_plugin.evaluation import engine
+from hyflex_plugin.evaluation.engine import evaluate_einsum, linear_params, attention_params
+from hyflex_plugin.workloads import ModelShape, load_model_shape
+
+SMALL = ModelShape(name="tiny", n_layers=2, hidden_size=64, num_heads=2, intermediate_size=128)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYFLEX_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def design():
+    return load_arch()
+
+
+def test_more_slc_costs_more_energy_and_arrays(design):
+    low = evaluate_model(SMALL, seq_len=16, slc_fraction=0.0, arch=design)
+    mid = evaluate_model(SMALL, seq_len=16, slc_fraction=0.5, arch=design)
+    high = evaluate_model(SMALL, seq_len=16, slc_fraction=1.0, arch=design)
+    e = [r.energy_by("category")["linear"] for r in (low, mid, high)]
+    assert e[0] < e[1] < e[2]
+    arrays = [r.layers[0].arrays for r in (low, mid, high)]
+    assert arrays[0] < arrays[1] < arrays[2]
+    assert arrays[2] == 2 * arrays[0]  # 8 columns per weight in SLC, 4 in MLC
+
+
+def test_mlc_halves_adc_conversions_of_a_linear_layer(design):
+    slc = evaluate_einsum(design, "analog", linear_params(design, 64, 64, slc=True, tokens=16))
+    mlc = evaluate_einsum(design, "analog", linear_params(design, 64, 64, slc=False, tokens=16))
+    assert mlc.actions["ADC.read"] == pytest.approx(slc.actions["ADC.read"] / 2)
+    # 8 input bits x 4 columns per weight / 64 rows = 0.5 conversions per MAC in MLC
+    assert mlc.actions["ADC.read"] / mlc.macs == pytest.approx(0.5)
+    assert mlc.energy_by_component_j["ADC"] < slc.energy_by_component_j["ADC"]
+
+
+def test_attention_digital_cost_grows_as_n_squared(design):
+    r16 = evaluate_model(SMALL, seq_len=16, slc_fraction=0.1, arch=design)
+    r32 = evaluate_model(SMALL, seq_len=32, slc_fraction=0.1, arch=design)
+    for name in ("qk", "sv"):
+        a16, a32 = r16.layers[0].einsums[name], r32.layers[0].einsums[name]
+        assert a32.macs == 4 * a16.macs
+        compute16 = a16.energy_by_component_j["DigitalMAC"]
+        assert a32.energy_by_component_j["DigitalMAC"] == pytest.approx(4 * compute16)
+    assert r32.energy_by("category")["attention"] > 3.5 * r16.energy_by("category")["attention"]
+
+
+def test_totals_equal_sum_of_parts(design):
+    r = evaluate_model(SMALL, seq_len=16, slc_fraction=0.2, arch=design)
+    d = r.to_dict()
+    layers = sum(layer["energy_j"] for layer in d["layers"])
+    einsums = sum(e["energy_j"] for layer in d["layers"] for e in layer["einsums"].values())
+    comps = sum(v for layer in d["layers"] for e in layer["einsums"].values()
+                for v in e["energy_by_component_j"].values())
+    assert d["energy_j"] == pytest.approx(layers) == pytest.approx(einsums) == pytest.approx(comps)
+    assert d["energy_j"] == pytest.approx(sum(d["energy_by_category_j"].values()))
+    assert d["energy_j"] == pytest.approx(sum(d["energy_by_component_j"].values()))
+    assert d["latency_s"] == pytest.approx(sum(layer["latency_s"] for layer in d["layers"]))
+    macs = SMALL.macs_per_layer(16)
+    assert d["ops"] == 2 * SMALL.n_layers * (macs["linear"] + macs["attention"])
+    for key in ["energy_j", "latency_s", "throughput_tops", "tops_per_w", "tops_per_mm2",
+                "area_mm2", "chips", "layers"]:
+        assert key in d
+
+
+def test_one_token_scaling_is_exact(design):
+    one = evaluate_einsum(design, "analog", linear_params(design, 64, 48, slc=False, tokens=1))
+    many = evaluate_einsum(design, "analog", linear_params(design, 64, 48, slc=False, tokens=16))
+    assert many.energy_j == pytest.approx(16 * one.energy_j, rel=1e-6)
+    assert many.latency_s == pytest.approx(16 * one.latency_s, rel=1e-6)
+    # bit-serial analog: 8 input cycles of 100 ns per token
+    assert one.latency_s == pytest.approx(8 * 100e-9, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_fixed_mapping_within_5_percent_of_mapper_search(design):
+    for kind, params in (("analog", linear_params(design, 128, 64, slc=False, tokens=4)),
+                         ("digital", attention_params(design, 2, 8, 8, 16))):
+        fixed = evaluate_einsum(design, kind, params, cache=False)
+        searched = evaluate_einsum(design, kind, params, search=True, cache=False)
+        assert fixed.macs == searched.macs
+        assert fixed.energy_j <= 1.05 * searched.energy_j, kind
+        assert fixed.latency_s <= 1.05 * searched.latency_s, kind
+
+
+def test_cache_hit_and_invalidation(design, tmp_path, monkeypatch):
+    params = linear_params(design, 64, 32, slc=True, tokens=1)
+    first = evaluate_einsum(design, "analog", params)
+    files = list((tmp_path / "cache").glob("*.json"))
+    assert len(files) == 1
+
+    def boom(*a, **k):
+        raise AssertionError("cache miss: AccelForge ran again")
+
+    monkeypatch.setattr(engine, "_run_accelforge", boom)
+    again = evaluate_einsum(design, "analog", params)
+    assert again.energy_j == first.energy_j
+    monkeypatch.undo()
+    monkeypatch.setenv("HYFLEX_CACHE_DIR", str(tmp_path / "cache"))
+    # a changed design (another template parameter) is a new key
+    other = design.model_copy(update={"tech_node": 45e-9})
+    third = evaluate_einsum(other, "analog", linear_params(other, 64, 32, slc=True, tokens=1))
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2
+    assert third.energy_j < first.energy_j
+    # a changed cost-model source (code or data file) changes every key
+    key_now = engine._key(design, "analog", params, False)
+    monkeypatch.setattr(engine, "_SOURCE_HASH", "hash-of-edited-cost-models")
+    assert engine._key(design, "analog", params, False) != key_now
+
+
+def test_baseline_specs_load_and_evaluate():
+    for f in ("all-slc.yaml", "all-mlc.yaml", "asadi-dagger.yaml"):
+        d = load_arch(f)
+        r = evaluate_model(SMALL, seq_len=16, slc_fraction=0.3, arch=d)
+        assert r.energy_j > 0 and r.slc_fraction == d.slc_fraction
+    slc = evaluate_model(SMALL, seq_len=16, slc_fraction=0.3, arch="all-slc.yaml")
+    mlc = evaluate_model(SMALL, seq_len=16, slc_fraction=0.3, arch="all-mlc.yaml")
+    assert slc.energy_by("category")["linear"] > mlc.energy_by("category")["linear"]
+
+
+def test_bad_inputs_are_named(tmp_path):
+    with pytest.raises(HyflexInputError, match="unknown model 'bert-huge'"):
+        evaluate_model("bert-huge")
+    with pytest.raises(HyflexInputError, match="seq_len"):
+        evaluate_model(SMALL, seq_len=0)
+    with pytest.raises(HyflexInputError, match="between 0 and 1"):
+        evaluate_model(SMALL, seq_len=16, slc_fraction=1.2)
+    spec = yaml.safe_load((ARCH_DIR / "hyflexpim.yaml").read_text())
+    del spec["analog"]["rows"]
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(yaml.safe_dump(spec))
+    with pytest.raises(HyflexInputError) as e:
+        load_arch(missing)
+    assert str(missing) in str(e.value) and "analog.rows" in str(e.value)
+    spec = yaml.safe_load((ARCH_DIR / "hyflexpim.yaml").read_text())
+    spec["analog"]["adc_bit_mlc"] = spec["analog"].pop("adc_bits_mlc")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump(spec))
+    with pytest.raises(HyflexInputError) as e:
+        load_arch(typo)
+    assert "adc_bit" in str(e.value) and str(typo) in str(e.value)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"hidden_size": 64, "num_attention_heads": 2}))
+    with pytest.raises(HyflexInputError) as e:
+        load_model_shape(cfg)
+    assert "n_layers" in str(e.value) and "num_hidden_layers" in str(e.value)
+
+
+def test_hf_config_json_is_read(tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2, "hidden_size": 64,
+                               "num_attention_heads": 2, "intermediate_size": 128}))
+    shape = load_model_shape(cfg)
+    assert (shape.n_layers, shape.hidden_size, shape.intermediate_size) == (2, 64, 128)
+    r = evaluate_model(cfg, seq_len=16, slc_fraction=0.1)
+    assert r.energy_j == pytest.approx(evaluate_model(SMALL, seq_len=16, slc_fraction=0.1).energy_j)
+
+
+def test_presets():
+    assert load_model_shape("bert-large").weights_per_layer() == 12 * 1024 * 1024
+    llama = load_model_shape("llama-3.2-1b")
+    assert dict((n, (i, o)) for n, i, o in llama.linear_matrices())["k"] == (2048, 512)
+
+
+def test_large_model_spans_chips():
+    r = evaluate_model("llama-3.2-1b", seq_len=16, slc_fraction=0.2)
+    assert r.layers[0].pus >= 2 and r.chips >= 2
+
+
+def test_cli_json(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--model", "bert-base",
+                          "--seq-len", "16", "--slc-fraction", "0.1", "--json", "-"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["model"] == "bert-base" and len(d["layers"]) == 12
+    assert set(d["layers"][0]["einsums"]["q"]) >= {"energy_j", "latency_s", "energy_by_component_j"}
+    bad = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--seq-len", "-3"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "seq_len" in bad.stderr
