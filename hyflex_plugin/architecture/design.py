@@ -79,6 +79,8 @@ class HyflexDesign(_Strict):
         description="AccelForge arch+workload templates, relative to arch_specs/")
     mappings: dict[Literal["analog", "digital"], str] = Field(
         description="fixed mappings, relative to mappings/")
+    linear_path: Literal["analog", "digital"] = Field(
+        default="analog", description="where linear layers run (digital = digital-PIM-only design)")
     slc_fraction: float | None = Field(
         default=None, ge=0, le=1,
         description="fixed SLC share of this design (all-SLC = 1, all-MLC = 0); "

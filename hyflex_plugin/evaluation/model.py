@@ -203,9 +203,23 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
     arrays = 0
     mats = shape.linear_matrices()
     parts = {name: _linear_parts(design, name, k, n, share, partition, index) for name, k, n in mats}
-    for name, plist in parts.items():
-        arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
-    pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
+    if design.linear_path == "digital":
+        # digital-PIM-only design: weights live in the digital arrays (SLC), linear layers are
+        # row-parallel NOR MACs like attention; PUs are sized by digital capacity
+        cells = sum(k * n for _, k, n in mats) * design.analog.weight_bits
+        cells_per_pu = (design.pu.digital_modules * design.pu.digital_arrays_per_module
+                        * design.digital.rows * design.digital.columns)
+        pus = max(1, math.ceil(cells / cells_per_pu))
+        for name, k, n in mats:
+            einsums[name] = evaluate_einsum(
+                design, "digital", attention_params(design, 1, tokens, n, k, pus),
+                search=search, cache=cache)
+            category[name] = "linear"
+        parts = {}
+    else:
+        for name, plist in parts.items():
+            arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
+        pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
 
     for name, plist in parts.items():
         total: EinsumCost | None = None
