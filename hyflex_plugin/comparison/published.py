@@ -1,0 +1,235 @@
+"""Published PIM designs and the HyFlexPIM paper's claims, as validated data.
+
+Files (one place each): ``data/published_designs.yaml`` (designs as published, with the one
+65 nm normalisation of the comparison) and ``data/paper_claims.yaml`` (the paper's comparison
+claims with provenance). Both are validated by the pydantic schemas below; a malformed entry is
+a :class:`~hyflex_plugin.errors.HyflexInputError` naming the file, the entry and the field.
+
+Normalisation to 65 nm uses hwcomponents.scaling (Stillmaker & Baas 2017): area x
+``tech_node_area``, energy per op x ``tech_node_energy``, throughput x ``tech_node_throughput``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.io import read_yaml, validation_error
+from hyflex_plugin.units import parse_tech_node
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+PUBLISHED_FILE = DATA_DIR / "published_designs.yaml"
+CLAIMS_FILE = DATA_DIR / "paper_claims.yaml"
+
+#: nodes hwcomponents.scaling has tables for (Stillmaker & Baas 2017), metres
+KNOWN_TECH_NODES = (130e-9, 90e-9, 65e-9, 45e-9, 32e-9, 20e-9, 16e-9, 14e-9, 10e-9, 7e-9)
+
+#: unit -> (dimension, factor to SI: m^2, W, ops/s, ops/J, ops/s/m^2)
+UNITS: dict[str, tuple[str, float]] = {
+    "mm^2": ("area", 1e-6), "m^2": ("area", 1.0), "um^2": ("area", 1e-12),
+    "W": ("power", 1.0), "mW": ("power", 1e-3),
+    "TOPS": ("throughput", 1e12), "GOPS": ("throughput", 1e9), "ops/s": ("throughput", 1.0),
+    "TOPS/W": ("energy_efficiency", 1e12), "GOPS/W": ("energy_efficiency", 1e9),
+    "ops/J": ("energy_efficiency", 1.0),
+    "TOPS/mm^2": ("area_efficiency", 1e12 / 1e-6), "GOPS/mm^2": ("area_efficiency", 1e9 / 1e-6),
+}
+METRICS = ("area", "power", "throughput", "energy_efficiency", "area_efficiency")
+PROVENANCE = Literal["A", "T", "B", "C", "derived"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Quantity(_Strict):
+    """One published number: value in ``unit``, where it comes from."""
+
+    value: float | None = Field(description="as published, in `unit`; null = not available")
+    unit: str = Field(description=f"one of {', '.join(UNITS)}")
+    provenance: PROVENANCE
+    source: str | None = None
+    note: str | None = None
+    verified: bool = True
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        if v not in UNITS:
+            raise ValueError(f"unknown unit {v!r}: expected one of {', '.join(UNITS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _note_if_missing(self) -> "Quantity":
+        if self.value is None and not self.note:
+            raise ValueError("a metric without a value needs a `note` saying why")
+        if self.value is not None and self.value <= 0:
+            raise ValueError(f"value must be positive, got {self.value}")
+        return self
+
+    def si(self) -> float | None:
+        return None if self.value is None else self.value * UNITS[self.unit][1]
+
+
+class Headline(_Strict):
+    """A relative result a paper reports (e.g. 18.6x vs its own baseline)."""
+
+    text: str
+    value: float
+    unit: str
+    provenance: PROVENANCE
+
+
+class PublishedDesign(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    citation: str = Field(min_length=10)
+    venue: str
+    doi: str | None = None
+    tech_node: str = Field(description="e.g. '65nm'; one of the nodes hwcomponents.scaling knows")
+    tech_node_note: str | None = None
+    precision: str
+    modelled_by: str | None = Field(default=None, description="arch_specs/ file of the modelled version")
+    scope: str
+    metrics: dict[str, Quantity]
+    headline: list[Headline] = []
+
+    @field_validator("tech_node", mode="before")
+    @classmethod
+    def _node(cls, v) -> str:
+        try:
+            m = parse_tech_node(v)
+        except HyflexInputError as exc:
+            raise ValueError(exc.message) from None
+        if not any(abs(m - k) <= 1e-12 for k in KNOWN_TECH_NODES):
+            raise ValueError(f"unknown technology node {v!r}: expected one of "
+                             + ", ".join(f"{k * 1e9:g}nm" for k in KNOWN_TECH_NODES))
+        return f"{m * 1e9:g}nm"
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, v: dict[str, Quantity]) -> dict[str, Quantity]:
+        for name, q in v.items():
+            if name not in METRICS:
+                raise ValueError(f"unknown metric {name!r}: expected one of {', '.join(METRICS)}")
+            dim = UNITS[q.unit][0]
+            if dim != name:
+                raise ValueError(f"metric {name!r} has unit {q.unit!r} of a {dim}")
+        return v
+
+    @property
+    def tech_node_m(self) -> float:
+        return parse_tech_node(self.tech_node)
+
+
+class Normalisation(_Strict):
+    target_tech_node: str
+    method: Literal["hwcomponents.scaling"]
+    source: str
+    note: str | None = None
+
+
+class PublishedDesigns(_Strict):
+    schema_version: Literal[1] = 1
+    normalisation: Normalisation
+    designs: list[PublishedDesign]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "PublishedDesigns":
+        keys = [d.key for d in self.designs]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"duplicate design key(s): {', '.join(sorted(dup))}")
+        return self
+
+    def design(self, key: str) -> PublishedDesign:
+        for d in self.designs:
+            if d.key == key:
+                return d
+        raise KeyError(key)
+
+
+class Claim(_Strict):
+    key: str
+    name: str
+    paper: float = Field(gt=0)
+    paper_range: tuple[float, float] | None = None
+    provenance: str
+    metric: Literal["throughput", "energy_efficiency"]
+    scope: Literal["end_to_end", "linear"]
+    baseline: str | None = Field(description="modelled baseline key, null = published only")
+    seq_len: int | None = Field(default=None, ge=1, description="null = best over the N run")
+    drivers: str
+
+
+class PaperClaims(_Strict):
+    schema_version: Literal[1] = 1
+    reference_model: str
+    hyflex_slc_fraction: float = Field(ge=0, le=1)
+    agreement_tolerance: float = Field(gt=0, lt=1)
+    claims: list[Claim]
+
+
+def _entry_error(path: Path, data, list_key: str, exc: ValidationError) -> HyflexInputError:
+    """A pydantic error whose field names the entry by its key, e.g. designs[isaac].tech_node."""
+    err = validation_error(str(path), exc)
+    loc = exc.errors()[0].get("loc", ())
+    if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
+        try:
+            entry = data[list_key][loc[1]].get("key", loc[1])
+        except (AttributeError, IndexError, KeyError, TypeError):
+            entry = loc[1]
+        field = ".".join([f"{list_key}[{entry}]"] + [str(p) for p in loc[2:]])
+        return HyflexInputError(str(path), field, err.message)
+    return err
+
+
+def load_published(path: str | Path = PUBLISHED_FILE) -> PublishedDesigns:
+    """Load and validate a published-designs file."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        return PublishedDesigns.model_validate(data)
+    except ValidationError as exc:
+        raise _entry_error(path, data, "designs", exc) from exc
+
+
+def load_claims(path: str | Path = CLAIMS_FILE) -> PaperClaims:
+    """Load and validate the paper-claims file."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        return PaperClaims.model_validate(data)
+    except ValidationError as exc:
+        raise _entry_error(path, data, "claims", exc) from exc
+
+
+def normalised(design: PublishedDesign, target: str = "65nm") -> dict[str, float | None]:
+    """The design's metrics in SI units, as published and scaled to ``target`` (65 nm).
+
+    Returns keys ``<metric>`` (SI, as published) and ``<metric>_norm`` (SI, at the target node),
+    plus the three scale factors. Throughput is derived from area efficiency x area, efficiency
+    from throughput / power, where they are not published.
+    """
+    from hwcomponents.scaling import tech_node_area, tech_node_energy, tech_node_throughput
+
+    to, frm = parse_tech_node(target), design.tech_node_m
+    a_s, e_s, t_s = tech_node_area(to, frm), tech_node_energy(to, frm), tech_node_throughput(to, frm)
+    m = {k: (design.metrics[k].si() if k in design.metrics else None) for k in METRICS}
+    if m["throughput"] is None and m["area_efficiency"] and m["area"]:
+        m["throughput"] = m["area_efficiency"] * m["area"]
+    if m["energy_efficiency"] is None and m["throughput"] and m["power"]:
+        m["energy_efficiency"] = m["throughput"] / m["power"]
+    out: dict[str, float | None] = dict(m)
+    area = m["area"] * a_s if m["area"] else None
+    thr = m["throughput"] * t_s if m["throughput"] else None
+    eff = m["energy_efficiency"] / e_s if m["energy_efficiency"] else None
+    out["area_norm"] = area
+    out["throughput_norm"] = thr
+    out["energy_efficiency_norm"] = eff
+    out["power_norm"] = thr / eff if thr and eff else (m["power"] * e_s * t_s if m["power"] else None)
+    out["area_efficiency_norm"] = thr / area if thr and area else None
+    out["scale_area"], out["scale_energy"], out["scale_throughput"] = a_s, e_s, t_s
+    return out

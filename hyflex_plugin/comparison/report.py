@@ -1,0 +1,254 @@
+"""The comparison report: Markdown, PNG plots (matplotlib Agg), CSV of every number, JSON.
+
+:func:`write_report` builds the folder in a temporary sibling and renames it into place
+(:func:`hyflex_plugin.io.atomic_directory`), so a report written halfway never replaces a
+complete one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from hyflex_plugin.comparison.baselines import HYFLEX, baseline
+from hyflex_plugin.comparison.compare import CATEGORIES, Comparison
+from hyflex_plugin.io import atomic_directory, atomic_write_json
+
+PLOTS = ("speedup_vs_n.png", "energy_efficiency_vs_n.png", "energy_breakdown.png", "tops_per_mm2.png")
+_ROW_FIELDS = ("design", "label", "model", "seq_len", "slc_fraction", "energy_j", "latency_s",
+               "stage_latency_s", "ops", "throughput_tops", "tops_per_w", "tops_per_mm2",
+               "area_mm2", "pus", "chips", "ops_linear",
+               *(f"energy_{c}_j" for c in CATEGORIES), *(f"stage_latency_{c}_s" for c in CATEGORIES))
+
+
+def _csv(rows: list[dict], fields) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in fields})
+    return buf.getvalue()
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        if abs(v) >= 1e4 or abs(v) < 1e-3:
+            return f"{v:.{digits}g}"
+        return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.{max(0, digits - 1 - int(math.log10(abs(v))))}f}"
+    return str(v)
+
+
+def claims_text(claims: list[dict]) -> str:
+    """Plain-text claims table (printed by ``hyflex compare`` / ``hyflex demo``)."""
+    lines = [f"{'claim':62s} {'paper':>7s} {'model':>8s} {'ratio':>7s}  verdict"]
+    for c in claims:
+        paper = (f"{c['paper_range'][0]:g}-{c['paper_range'][1]:g}" if c.get("paper_range")
+                 else f"{c['paper']:g}")
+        model = "n/a" if c["model"] is None else f"{c['model']:.2f}"
+        ratio = "n/a" if c["ratio"] is None else f"{c['ratio']:.2f}"
+        lines.append(f"{c['name'][:62]:62s} {paper + 'x':>7s} {model + ('x' if c['model'] else ''):>8s} "
+                     f"{ratio:>7s}  {c['verdict']}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- plots
+def _plots(cmp: Comparison, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    slc = cmp.reference.get("slc_fraction", cmp.slc_fractions[0])
+    others = [d for d in cmp.designs if d != HYFLEX]
+    n_models = len(cmp.models)
+    for fname, metric, title in (("speedup_vs_n.png", "throughput_tops", "throughput speed-up"),
+                                 ("energy_efficiency_vs_n.png", "tops_per_w", "energy-efficiency gain")):
+        fig, axes = plt.subplots(1, n_models, figsize=(4.8 * n_models, 3.8), squeeze=False)
+        for ax, model in zip(axes[0], cmp.models):
+            for d in others:
+                xs, ys = [], []
+                for n in cmp.seq_lens:
+                    h, b = cmp.row(HYFLEX, model, n, slc), cmp.row(d, model, n)
+                    if h and b and b[metric] > 0:
+                        xs.append(n)
+                        ys.append(h[metric] / b[metric])
+                if xs:
+                    ax.plot(xs, ys, marker="o", label=baseline(d).label)
+            ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("sequence length N")
+            ax.set_ylabel(f"HyFlexPIM / baseline ({metric.replace('_', ' ')})")
+            ax.set_title(f"{model}: {title} ({slc:.0%} SLC)")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0][-1].legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / fname, dpi=110)
+        plt.close(fig)
+
+    n_ref = cmp.seq_lens[0]
+    fig, axes = plt.subplots(1, n_models, figsize=(5.5 * n_models, 4.2), squeeze=False)
+    for ax, model in zip(axes[0], cmp.models):
+        rows = [r for d in cmp.designs if (r := cmp.row(d, model, n_ref, slc))]
+        comps = sorted({k for r in rows for k in r["energy_by_component_j"]
+                        if any(x["energy_by_component_j"].get(k, 0) > 0 for x in rows)})
+        bottom = [0.0] * len(rows)
+        cmap = plt.get_cmap("tab20")
+        for i, comp in enumerate(comps):
+            vals = [r["energy_by_component_j"].get(comp, 0.0) * 1e3 for r in rows]
+            ax.bar(range(len(rows)), vals, bottom=bottom, label=comp, color=cmap(i % 20))
+            bottom = [a + b for a, b in zip(bottom, vals)]
+        ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
+        ax.set_yscale("log") if max(bottom, default=1) / max(min(bottom, default=1), 1e-30) > 50 else None
+        ax.set_ylabel("energy per inference [mJ]")
+        ax.set_title(f"{model}, N = {n_ref}: energy by component")
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "energy_breakdown.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(1.6 * len(cmp.designs) * max(1, n_models) ** 0.5 + 3, 4))
+    width = 0.8 / n_models
+    for j, model in enumerate(cmp.models):
+        vals = [(r["tops_per_mm2"] if (r := cmp.row(d, model, n_ref, slc)) else 0.0) for d in cmp.designs]
+        ax.bar([i + j * width for i in range(len(cmp.designs))], vals, width, label=model)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(cmp.designs))],
+                  [baseline(d).label for d in cmp.designs], rotation=20, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("TOPS/mm² (area of the PUs used)")
+    ax.set_title(f"throughput density at N = {n_ref}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "tops_per_mm2.png", dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- markdown
+def _markdown(cmp: Comparison) -> str:
+    ref = cmp.reference
+    slc = ref.get("slc_fraction")
+    md = ["# HyFlexPIM comparison report (hyflex compare)", ""]
+    md.append(f"Models: {', '.join(cmp.models)}; N: {', '.join(map(str, cmp.seq_lens))}; "
+              f"HyFlexPIM SLC shares: {', '.join(f'{s:.0%}' for s in cmp.slc_fractions)}; "
+              f"designs: {', '.join(baseline(d).label for d in cmp.designs)}.")
+    md.append("")
+    md.append("Every modelled number comes from hyflex's evaluation (AccelForge with hyflex's "
+              "hwcomponents cost models, fixed weight-stationary mappings, 65 nm). Published "
+              "numbers are quoted from the data file `hyflex_plugin/comparison/data/` with their "
+              "provenance. Ratios are HyFlexPIM / baseline; *ratio* in the claims table is "
+              "model / paper.")
+    md += ["", "## The paper's claims against this model", "",
+           f"{ref.get('note', '')}. \"Up to\" claims take the best ratio over the N run.", "",
+           "| claim | provenance | paper | model | model / paper | verdict | N |",
+           "|---|---|---|---|---|---|---|"]
+    for c in cmp.claims:
+        paper = (f"{c['paper_range'][0]:g}–{c['paper_range'][1]:g}×" if c.get("paper_range")
+                 else f"{c['paper']:g}×")
+        md.append(f"| {c['name']} | {c['provenance']} | {paper} | "
+                  f"{'n/a' if c['model'] is None else f'{c['model']:.2f}×'} | "
+                  f"{'n/a' if c['ratio'] is None else f'{c['ratio']:.2f}'} | {c['verdict']} | "
+                  f"{c['seq_len'] or 'n/a'} |")
+    md += ["", "### Where and why the model differs", ""]
+    for c in cmp.claims:
+        md.append(f"- **{c['name']}** — {c['verdict']}. {c['explanation']}")
+    md += ["", "### Baselines: modelled or published", "",
+           "| baseline | treatment |", "|---|---|",
+           "| ASADI† | modelled: `arch_specs/asadi-dagger.yaml` on the same engine and cost models (ASADI's organisation, INT8, dense attention) |",
+           "| all-SLC, all-MLC, hybrid without redistribution | modelled: HyFlexPIM hardware with a fixed SLC share (100 %, 0 %, 50 %) |",
+           "| digital PIM only | modelled: `arch_specs/digital-pim-only.yaml`, linear layers on the digital NOR-logic path |",
+           "| near-memory processing (NMP) | modelled approximation: the digital-PIM-only design stands in for it (no NMP design is buildable from hyflex's component models) |",
+           "| SPRINT | published only: not buildable from hyflex's component models; only ratios are available, so the claims are shown without a model value |",
+           "| ISAAC | published only (background; CNN accelerator), normalised to 65 nm below |",
+           ""]
+
+    n_ref = cmp.seq_lens[0]
+    md += ["## Modelled designs", ""]
+    for model in cmp.models:
+        md += [f"### {model}", "",
+               "| design | SLC | N | energy [mJ] | stage latency [us] | throughput [TOPS] | TOPS/W | TOPS/mm² | area [mm²] | PUs | speed-up | eff. gain |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for n in cmp.seq_lens:
+            h = cmp.row(HYFLEX, model, n, slc)
+            for d in cmp.designs:
+                shares = cmp.slc_fractions if d == HYFLEX else [None]
+                for s in shares:
+                    r = cmp.row(d, model, n, s)
+                    if r is None:
+                        continue
+                    sp = h["throughput_tops"] / r["throughput_tops"] if h else None
+                    ef = h["tops_per_w"] / r["tops_per_w"] if h else None
+                    md.append(
+                        f"| {r['label']} | {_fmt(r['slc_fraction'])} | {n} | {_fmt(r['energy_j'] * 1e3)} | "
+                        f"{_fmt(r['stage_latency_s'] * 1e6)} | {_fmt(r['throughput_tops'])} | "
+                        f"{_fmt(r['tops_per_w'])} | {_fmt(r['tops_per_mm2'])} | {_fmt(r['area_mm2'])} | "
+                        f"{r['pus']} | {_fmt(sp)} | {_fmt(ef)} |")
+        md.append("")
+    md.append(f"Speed-up and efficiency gain: HyFlexPIM at {slc:.0%} SLC divided by the row's design.")
+
+    norm = cmp.normalisation
+    md += ["", "## Published designs", "",
+           f"Normalised to {norm.get('target_tech_node')} with {norm.get('method')} — "
+           f"{' '.join(str(norm.get('source', '')).split())}. {' '.join(str(norm.get('note') or '').split())}",
+           "",
+           "| design | venue | node | precision | area [mm²] | power [W] | throughput [TOPS] | TOPS/W | area @65nm [mm²] | TOPS @65nm | TOPS/W @65nm | TOPS/mm² @65nm |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for p in cmp.published:
+        def s(v, f=1.0):
+            return "n/a" if v is None else _fmt(v * f)
+        star = " (unverified)" if p["unverified"] else ""
+        md.append(f"| {p['name']}{star} | {p['venue']} | {p['tech_node']} | {p['precision']} | "
+                  f"{s(p['area'], 1e6)} | {s(p['power'])} | {s(p['throughput'], 1e-12)} | "
+                  f"{s(p['energy_efficiency'], 1e-12)} | {s(p['area_norm'], 1e6)} | "
+                  f"{s(p['throughput_norm'], 1e-12)} | {s(p['energy_efficiency_norm'], 1e-12)} | "
+                  f"{s(p['area_efficiency_norm'], 1e-18)} |")
+    md.append("")
+    for p in cmp.published:
+        heads = "; ".join(f"{h['text']}: {h['value']:g}{h['unit']} [{h['provenance']}]" for h in p["headline"])
+        md.append(f"- **{p['name']}**: {p['citation']}" + (f", doi:{p['doi']}" if p["doi"] else "")
+                  + f". Scope: {p['scope']}." + (f" Headline: {heads}." if heads else "")
+                  + (f" Unverified numbers: {', '.join(p['unverified'])}." if p["unverified"] else ""))
+    md += ["", "## Plots", ""]
+    for f, t in zip(PLOTS, ("Speed-up vs N per baseline", "Energy-efficiency gain vs N per baseline",
+                            f"Energy breakdown per component (N = {n_ref})", f"TOPS/mm² (N = {n_ref})")):
+        md += [f"![{t}]({f})", ""]
+    md += ["## Files", "",
+           "- `results.csv`: every modelled number (one row per design, model, N, SLC share)",
+           "- `energy_by_component.csv`: energy per component of every row",
+           "- `claims.csv`, `published.csv`: the two tables above",
+           "- `comparison.json`: everything, with `claims` as a list of {name, paper, model, ratio}", ""]
+    return "\n".join(md)
+
+
+def write_report(cmp: Comparison, out_dir: str | Path, json_path: str | Path | None = None) -> Path:
+    """Write the report folder ``out_dir`` (atomically); optionally the JSON to ``json_path``."""
+    out_dir = Path(out_dir)
+    data = cmp.to_dict()
+    with atomic_directory(out_dir) as tmp:
+        (tmp / "results.csv").write_text(_csv(cmp.rows, _ROW_FIELDS))
+        comp_rows = [{"design": r["design"], "model": r["model"], "seq_len": r["seq_len"],
+                      "slc_fraction": r["slc_fraction"], "component": k, "energy_j": v}
+                     for r in cmp.rows for k, v in sorted(r["energy_by_component_j"].items())]
+        (tmp / "energy_by_component.csv").write_text(
+            _csv(comp_rows, ("design", "model", "seq_len", "slc_fraction", "component", "energy_j")))
+        (tmp / "claims.csv").write_text(_csv(cmp.claims, ("key", "name", "provenance", "paper", "model",
+                                                          "ratio", "verdict", "seq_len", "model_name",
+                                                          "slc_fraction", "baseline", "metric", "scope",
+                                                          "explanation")))
+        (tmp / "published.csv").write_text(_csv(cmp.published, (
+            "key", "name", "venue", "tech_node", "precision", "area", "power", "throughput",
+            "energy_efficiency", "area_efficiency", "area_norm", "power_norm", "throughput_norm",
+            "energy_efficiency_norm", "area_efficiency_norm", "scale_area", "scale_energy",
+            "scale_throughput", "doi", "citation")))
+        (tmp / "comparison.json").write_text(json.dumps(data, indent=2) + "\n")
+        _plots(cmp, tmp)
+        (tmp / "report.md").write_text(_markdown(cmp))
+    if json_path is not None:
+        atomic_write_json(json_path, data)
+    return out_dir
