@@ -106,7 +106,6 @@ def _plots(cmp: Comparison, out: Path) -> None:
             ax.bar(range(len(rows)), vals, bottom=bottom, label=comp, color=cmap(i % 20))
             bottom = [a + b for a, b in zip(bottom, vals)]
         ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
-        ax.set_yscale("log") if max(bottom, default=1) / max(min(bottom, default=1), 1e-30) > 50 else None
         ax.set_ylabel("energy per inference [mJ]")
         ax.set_title(f"{model}, N = {n_ref}: energy by component")
     axes[0][-1].legend(fontsize=6, ncol=2)
@@ -131,6 +130,13 @@ def _plots(cmp: Comparison, out: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- markdown
+def _share_of(cmp: Comparison, key: str) -> str:
+    for r in cmp.rows:
+        if r["design"] == key and r["slc_fraction"] is not None:
+            return f"{r['slc_fraction']:.0%} SLC"
+    return "not run"
+
+
 def _markdown(cmp: Comparison) -> str:
     ref = cmp.reference
     slc = ref.get("slc_fraction")
@@ -161,7 +167,9 @@ def _markdown(cmp: Comparison) -> str:
     md += ["", "### Baselines: modelled or published", "",
            "| baseline | treatment |", "|---|---|",
            "| ASADI† | modelled: `arch_specs/asadi-dagger.yaml` on the same engine and cost models (ASADI's organisation, INT8, dense attention) |",
-           "| all-SLC, all-MLC, hybrid without redistribution | modelled: HyFlexPIM hardware with a fixed SLC share (100 %, 0 %, 50 %) |",
+           "| all-SLC, all-MLC, hybrid without redistribution | modelled: HyFlexPIM hardware with a fixed SLC share ("
+           + ", ".join(f"{baseline(k).label} {_share_of(cmp, k)}" for k in ("all-slc", "all-mlc", "hybrid-no-redistribution"))
+           + ") |",
            "| digital PIM only | modelled: `arch_specs/digital-pim-only.yaml`, linear layers on the digital NOR-logic path |",
            "| near-memory processing (NMP) | modelled approximation: the digital-PIM-only design stands in for it (no NMP design is buildable from hyflex's component models) |",
            "| SPRINT | published only: not buildable from hyflex's component models; only ratios are available, so the claims are shown without a model value |",
