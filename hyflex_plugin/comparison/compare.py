@@ -110,7 +110,11 @@ def _check_list(option: str, field_name: str, values, allowed=None, kind=None) -
                                    f"expected shares between 0 and 1 (e.g. 0.1), got {v!r}")
         if allowed is not None and v not in allowed:
             raise HyflexInputError(option, field_name, f"unknown {v!r}: expected one of {', '.join(allowed)}")
-    return list(dict.fromkeys(values))
+    unique = []
+    for v in values:  # order-keeping de-duplication (values may be unhashable ModelShapes)
+        if v not in unique:
+            unique.append(v)
+    return unique
 
 
 def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,

@@ -1,0 +1,149 @@
+"""Comparison and report through the real evaluation (AccelForge + hyflex's cost models).
+
+Small configuration: a one-layer BERT-like model, N = 16 and 32, three designs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from hyflex_plugin.cli import main
+from hyflex_plugin.comparison import report as report_mod
+from hyflex_plugin.comparison.baselines import load_design
+from hyflex_plugin.comparison.compare import run_comparison
+from hyflex_plugin.comparison.published import load_claims
+from hyflex_plugin.comparison.report import PLOTS, write_report
+from hyflex_plugin.evaluation import evaluate_model
+from hyflex_plugin.workloads.shapes import ModelShape
+
+TINY = ModelShape(name="tiny-bert", n_layers=1, hidden_size=64, num_heads=2, intermediate_size=256)
+DESIGNS = ["hyflexpim", "asadi-dagger", "digital-pim-only", "all-mlc"]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hyflex-cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HYFLEX_CACHE_DIR", str(d))
+    yield d
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def cmp(cache_dir):
+    return run_comparison(models=[TINY], seq_lens=[16, 32], slc_fractions=[0.1, 0.5],
+                          designs=DESIGNS, progress=False)
+
+
+def test_rows_cover_the_sweep(cmp):
+    # HyFlexPIM at both shares, fixed-share designs once, per N
+    assert len(cmp.rows) == 2 * (2 + 3)
+    assert cmp.models == ["tiny-bert"]
+    h10, h50 = cmp.row("hyflexpim", "tiny-bert", 16, 0.1), cmp.row("hyflexpim", "tiny-bert", 16, 0.5)
+    # more SLC = more ADC conversions per weight bit = more linear-layer energy
+    assert h50["energy_linear_j"] > h10["energy_linear_j"]
+    mlc = cmp.row("all-mlc", "tiny-bert", 16)
+    assert mlc["slc_fraction"] == 0.0 and mlc["energy_linear_j"] < h10["energy_linear_j"]
+
+
+def test_rows_match_the_evaluation_stage(cmp):
+    r = evaluate_model(TINY, 32, 0.1, arch=load_design("asadi-dagger"))
+    row = cmp.row("asadi-dagger", "tiny-bert", 32)
+    assert row["energy_j"] == pytest.approx(r.energy_j, rel=1e-9)
+    assert row["throughput_tops"] == pytest.approx(r.to_dict()["throughput_tops"], rel=1e-9)
+
+
+def test_claims_are_ratios_of_real_rows(cmp):
+    claims = {c["key"]: c for c in cmp.claims}
+    assert len(claims) == len(load_claims().claims)
+    for c in cmp.claims:
+        assert {"name", "paper", "model", "ratio"} <= set(c)
+    # "throughput vs ASADI-dagger at N = 128": N = 128 not run, nearest (32) used and said so
+    t = claims["asadi_throughput_n128"]
+    h, a = cmp.row("hyflexpim", "tiny-bert", 32, 0.1), cmp.row("asadi-dagger", "tiny-bert", 32)
+    assert t["seq_len"] == 32 and "128 not run" in t["verdict"]
+    assert t["model"] == pytest.approx(h["throughput_tops"] / a["throughput_tops"])
+    assert t["ratio"] == pytest.approx(t["model"] / 1.86)
+    # "up to" claim = best over N
+    e = claims["asadi_energy_abstract"]
+    best = max(cmp.row("hyflexpim", "tiny-bert", n, 0.1)["tops_per_w"]
+               / cmp.row("asadi-dagger", "tiny-bert", n)["tops_per_w"] for n in (16, 32))
+    assert e["model"] == pytest.approx(best)
+    # linear-layer claim uses linear energy only
+    lin = claims["nmp_linear_energy"]
+    hn = cmp.row("hyflexpim", "tiny-bert", lin["seq_len"], 0.1)
+    dn = cmp.row("digital-pim-only", "tiny-bert", lin["seq_len"])
+    assert lin["model"] == pytest.approx(dn["energy_linear_j"] / hn["energy_linear_j"])
+    # SPRINT is published-only: no model value, stated
+    assert claims["sprint_speedup"]["model"] is None and claims["sprint_speedup"]["ratio"] is None
+    assert "not modelled" in claims["sprint_speedup"]["verdict"]
+    # every modelled claim that differs says why, with numbers and the assumption
+    for c in cmp.claims:
+        if c["model"] is not None and c["verdict"] != "agrees":
+            assert "Assumption:" in c["explanation"] and " vs " in c["explanation"]
+
+
+def test_report_folder(cmp, tmp_path):
+    out = write_report(cmp, tmp_path / "rep", tmp_path / "numbers.json")
+    md = (out / "report.md").read_text()
+    assert "throughput vs ASADI-dagger at N = 128" in md and "| 1.86×" in md
+    assert "SPRINT" in md and "published only" in md
+    for p in PLOTS:
+        data = (out / p).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+        assert f"]({p})" in md
+    with open(out / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(cmp.rows)
+    assert float(rows[0]["energy_j"]) == pytest.approx(cmp.rows[0]["energy_j"])
+    j = json.loads((tmp_path / "numbers.json").read_text())
+    assert [c["name"] for c in j["claims"]] == [c["name"] for c in cmp.claims]
+    assert j == json.loads((out / "comparison.json").read_text())
+
+
+def test_half_written_report_never_replaces_a_complete_one(cmp, tmp_path, monkeypatch):
+    out = write_report(cmp, tmp_path / "rep")
+    before = (out / "report.md").read_text()
+    marker = out / "results.csv"
+    marker.write_text("complete earlier report\n")
+
+    def boom(*a, **k):
+        raise RuntimeError("plotting failed halfway")
+
+    monkeypatch.setattr(report_mod, "_plots", boom)
+    with pytest.raises(RuntimeError):
+        write_report(cmp, tmp_path / "rep")
+    assert marker.read_text() == "complete earlier report\n"
+    assert (out / "report.md").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]  # no partial folder left behind
+
+
+def test_cli_compare(cache_dir, tmp_path, capsys):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 64,
+                               "num_attention_heads": 2, "intermediate_size": 256}))
+    rc = main(["compare", "--model", str(cfg), "--seq-len", "16", "--slc-fraction", "10%",
+               "--design", "asadi-dagger", "--out", str(tmp_path / "r"),
+               "--json", str(tmp_path / "c.json")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "report.md" in out and "throughput vs ASADI-dagger at N = 128" in out
+    j = json.loads((tmp_path / "c.json").read_text())
+    assert j["config"]["designs"] == ["hyflexpim", "asadi-dagger"]
+    assert all({"name", "paper", "model", "ratio"} <= set(c) for c in j["claims"])
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["--slc-fraction", "1.5"], "--slc-fraction"),
+    (["--seq-len", "0"], "--seq-len"),
+    (["--model", "no-such-model"], "no-such-model"),
+])
+def test_cli_bad_input(argv, option, tmp_path, capsys):
+    rc = main(["compare", "--out", str(tmp_path / "r"), *argv])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "hyflex compare: error:" in err and option in err
+    assert not (tmp_path / "r").exists()
