@@ -6,6 +6,7 @@ Nothing is half-written: text and folders are written to a temporary sibling and
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 import shutil
@@ -99,11 +100,19 @@ def read_yaml(path: str | os.PathLike) -> Any:
 def validation_error(source: str, exc: ValidationError) -> HyflexInputError:
     """Turn a pydantic ValidationError into a HyflexInputError naming file, field, expectation."""
     errs = exc.errors()
+    # a misspelled field shows up as an unknown field plus a missing one: report the unknown
+    # one first, with the missing sibling as the suggestion
+    errs = sorted(errs, key=lambda e: e.get("type") != "extra_forbidden")
     first = errs[0]
     field = ".".join(str(p) for p in first.get("loc", ())) or None
     msg = first.get("msg", "invalid value")
     if first.get("type") == "extra_forbidden":
-        msg = "unknown field (misspelled?)"
+        loc = tuple(first.get("loc", ()))
+        missing = [str(e["loc"][-1]) for e in errs
+                   if e.get("type") == "missing" and tuple(e.get("loc", ()))[:-1] == loc[:-1]]
+        close = difflib.get_close_matches(str(loc[-1]) if loc else "", missing, n=1)
+        msg = "unknown field" + (f" (did you mean '{close[0]}'?)" if close else " (misspelled?)")
+        first = {**first, "type": "missing"}  # the input of an unknown field is not shown below
     elif first.get("type") == "missing":
         msg = "required field is missing"
     if "input" in first and first.get("type") not in ("missing",):
