@@ -84,9 +84,14 @@ def test_run_folder_sweep_and_partition(tiny_run, tmp_path):
     assert len(table) == 4 + 2 * 2 * 2
     by = {(r["method"], r["slc_share"], r["seed"]): float(r["accuracy"]) for r in table}
     ref = {r["selector"]: float(r["accuracy"]) for r in table if r["method"] == "reference"}
-    # 100 % SLC is exactly the noise-free INT8 model
-    assert by[("gradient-redistribution", "1.0", "0")] == ref["int8-svd"]
-    assert by[("brute-force", "1.0", "1")] == ref["int8-dense"]
+    assert by[("gradient-redistribution", "1.0", "0")] == ref["int8-svd"]  # copied (same_as)
+    assert [r["same_as"] for r in table if r["slc_share"] == "1.0" and r["method"] != "reference"][0] \
+        == "reference/int8-svd/1.0/0"
+    # evaluated for real (no reference rows to copy): 100 % SLC is the noise-free INT8 model
+    real = accuracy(tiny_run, shares=[1.0], seeds=[3], sigma=0.7, references=False,
+                    selectors={"gradient-redistribution": ["random"], "brute-force": ["random"]})
+    assert [r["accuracy"] for r in real] == [ref["int8-svd"], ref["int8-dense"]]
+    assert all("same_as" not in r and r["eval_s"] > 0 for r in real)
     # second call is served from the run's cache (same numbers, no re-evaluation)
     again = accuracy(tiny_run, shares=[0.0, 1.0], seeds=[0, 1], sigma=0.5,
                      selectors={"gradient-redistribution": ["gradient"], "brute-force": ["magnitude"]})

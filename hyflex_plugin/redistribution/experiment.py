@@ -41,7 +41,8 @@ from hyflex_plugin.redistribution.training import (
     dense_weight_gradients, fine_tune, load_torch, save_torch, sigma_importance,
 )
 
-CSV_COLUMNS = ["method", "selector", "slc_share", "seed", "accuracy", "sigma", "n_test", "model"]
+CSV_COLUMNS = ["method", "selector", "slc_share", "seed", "accuracy", "sigma", "n_test", "model",
+               "same_as"]
 DEFAULT_SHARES = (0.0, 0.05, 0.10, 0.20, 0.30, 0.50, 1.0)
 
 
@@ -83,6 +84,9 @@ def redistribute(
     rank_rule = parse_rank_rule(rank)
     svd_epochs = epochs if svd_epochs is None else svd_epochs
     out = Path(out)
+    done = ("run.yaml", "dense.pt", "dense_grads.pt", "svd.pt", "importance.pt")
+    if all((out / f).is_file() for f in done):
+        return out  # finished earlier: nothing to redo (delete the folder to start again)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     split = make_split(dataset, n_train, n_test, n_calib, split_seed=seed, test_file=test_file)
     clf, tok, info = build_classifier(model, split.n_labels, seed=seed)
@@ -180,8 +184,9 @@ def accuracy(
 
     ``selectors`` maps method -> selectors (default: gradient-redistribution: gradient,
     singular-value; brute-force: magnitude, gradient). Share 0 is the same for every selector
-    and share 1 is noise-free; both are still evaluated per selector and seed (cheap enough,
-    and it keeps the table rectangular).
+    and share 1 is noise-free; both still get one row per selector and seed (the table stays
+    rectangular), but those rows are copied from the identical evaluation
+    (INT8 reference, or the first selector at share 0) and name it in ``same_as``.
     """
     run, cfg = _load_run(run)
     shares = [check_share(s, "--shares") for s in shares]
@@ -213,11 +218,15 @@ def accuracy(
         for svd in (False, True):
             for kind in ("float", "int8"):
                 jobs.append(("reference", f"{kind}-{'svd' if svd else 'dense'}", 1.0, 0, svd))
-    for m in methods:
-        for sel in selectors.get(m, []):
-            for sh in shares:
-                for sd in seeds:
-                    jobs.append((m, sel, sh, sd, m == "gradient-redistribution"))
+    # Order: each method's first (main) selector for every seed, then the other (ablation)
+    # selectors; seed-major inside, so an interrupted sweep still has whole curves.
+    for main_pass in (True, False):
+        for sd in seeds:
+            for m in methods:
+                sels = selectors.get(m, [])
+                for sel in (sels[:1] if main_pass else sels[1:]):
+                    for sh in shares:
+                        jobs.append((m, sel, sh, sd, m == "gradient-redistribution"))
     rows = []
     models = {}
     from tqdm.auto import tqdm
@@ -232,6 +241,14 @@ def accuracy(
         key = (method, sel, round(sh, 6), sd, round(sigma, 6), noise_model, imp_tag)
         if key in done:
             rows.append(done[key])
+            continue
+        copy = _shared_result(method, sel, sh, sd, svd, rows, selectors, methods)
+        if copy is not None:
+            row = dict(copy, method=method, selector=sel, slc_share=sh, seed=sd, sigma=sigma,
+                       noise_model=noise_model, importance=imp_tag, eval_s=0.0,
+                       same_as=f"{copy['method']}/{copy['selector']}/{copy['slc_share']}/{copy['seed']}")
+            _append(row)
+            rows.append(row)
             continue
         if svd not in models:
             models[svd] = _restore(run, cfg, svd)
@@ -267,6 +284,24 @@ def accuracy(
     if out_csv is not None:
         write_csv(rows, out_csv)
     return rows
+
+
+def _shared_result(method, sel, share, seed, svd, rows, selectors, methods):
+    """A finished row that is provably the same evaluation, or None.
+
+    * share 1: nothing is noisy, so the result is the noise-free INT8 reference of that model;
+    * share 0: nothing is selected, so every selector gives the same model and the same noise
+      draw (same seed) as the method's first selector.
+    """
+    if share == 1.0:
+        ref = f"int8-{'svd' if svd else 'dense'}"
+        return next((r for r in rows if r["method"] == "reference" and r["selector"] == ref), None)
+    if share == 0.0:
+        first = selectors.get(method, [sel])[0]
+        if first != sel:
+            return next((r for r in rows if r["method"] == method and r["selector"] == first
+                         and r["slc_share"] == 0.0 and r["seed"] == seed), None)
+    return None
 
 
 def write_csv(rows: list[dict], path: str | Path) -> Path:
