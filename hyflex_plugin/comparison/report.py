@@ -130,6 +130,38 @@ def _plots(cmp: Comparison, out: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- markdown
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v:.0%}"
+
+
+def observations(cmp: Comparison) -> list[str]:
+    """Facts read off the rows that a reader of the claims table should know."""
+    out = []
+    for model in cmp.models:
+        for n in (cmp.seq_lens[0], cmp.seq_lens[-1]):
+            hs = [r for r in cmp.rows if r["design"] == HYFLEX and r["model"] == model and r["seq_len"] == n]
+            if len(hs) < 2:
+                continue
+            t = [r["throughput_tops"] for r in hs]
+            e = [r["tops_per_w"] for r in hs]
+            out.append(
+                f"{model}, N = {n}: across SLC shares {', '.join(_pct(r['slc_fraction']) for r in hs)} "
+                f"HyFlexPIM's throughput changes by {max(t) / min(t) - 1:.1%} and its TOPS/W by "
+                f"{max(e) / min(e) - 1:.1%}"
+                + (" — in this model the SLC share changes energy, not latency (SLC and MLC parts of a "
+                   "layer run in parallel on their own arrays, one ADC per array)" if max(t) / min(t) < 1.001 else "")
+                + ".")
+            break
+    for model in cmp.models:
+        rows = [r for r in cmp.rows if r["design"] == HYFLEX and r["model"] == model]
+        if rows:
+            r = max(rows, key=lambda r: r["seq_len"])
+            share = r["energy_attention_j"] / r["energy_j"]
+            out.append(f"{model}, N = {r['seq_len']}: attention (digital PIM) is {share:.0%} of HyFlexPIM's "
+                       "energy, so end-to-end ratios between designs that share the digital path tend to 1.")
+    return out
+
+
 def _share_of(cmp: Comparison, key: str) -> str:
     for r in cmp.rows:
         if r["design"] == key and r["slc_fraction"] is not None:
@@ -193,12 +225,13 @@ def _markdown(cmp: Comparison) -> str:
                     sp = h["throughput_tops"] / r["throughput_tops"] if h else None
                     ef = h["tops_per_w"] / r["tops_per_w"] if h else None
                     md.append(
-                        f"| {r['label']} | {_fmt(r['slc_fraction'])} | {n} | {_fmt(r['energy_j'] * 1e3)} | "
+                        f"| {r['label']} | {_pct(r['slc_fraction'])} | {n} | {_fmt(r['energy_j'] * 1e3)} | "
                         f"{_fmt(r['stage_latency_s'] * 1e6)} | {_fmt(r['throughput_tops'])} | "
                         f"{_fmt(r['tops_per_w'])} | {_fmt(r['tops_per_mm2'])} | {_fmt(r['area_mm2'])} | "
                         f"{r['pus']} | {_fmt(sp)} | {_fmt(ef)} |")
         md.append("")
     md.append(f"Speed-up and efficiency gain: HyFlexPIM at {slc:.0%} SLC divided by the row's design.")
+    md += ["", "### Observations", ""] + [f"- {o}" for o in observations(cmp)]
 
     norm = cmp.normalisation
     md += ["", "## Published designs", "",
