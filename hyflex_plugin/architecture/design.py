@@ -8,13 +8,15 @@ technology node, SLC share. Copy a file, change a number, run ``hyflex evaluate 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hyflex_plugin.io import load_model_yaml
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.io import load_model_yaml, read_yaml
 
 ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_specs"
 MAPPING_DIR = Path(__file__).resolve().parents[2] / "mappings"
@@ -113,6 +115,22 @@ class HyflexDesign(_Strict):
         return h.hexdigest()
 
 
+def _check_unknown_fields(source: Path, data, model: type[BaseModel], prefix: str = "") -> None:
+    """A misspelled key is named with the closest valid one (before the 'missing' complaints)."""
+    if not isinstance(data, dict):
+        return
+    fields = model.model_fields
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise HyflexInputError(str(source), f"{prefix}{key}",
+                                   f"unknown field, expected one of {sorted(fields)}{hint}")
+        sub = fields[key].annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            _check_unknown_fields(source, value, sub, f"{prefix}{key}.")
+
+
 def load_arch(path: str | Path | None = None) -> HyflexDesign:
     """Load and validate a design file (default: ``arch_specs/hyflexpim.yaml``).
 
@@ -121,12 +139,11 @@ def load_arch(path: str | Path | None = None) -> HyflexDesign:
     p = Path(path) if path is not None else DEFAULT_ARCH
     if not p.exists() and not p.is_absolute() and (ARCH_DIR / p).exists():
         p = ARCH_DIR / p
+    _check_unknown_fields(p, read_yaml(p), HyflexDesign)
     design = load_model_yaml(p, HyflexDesign)
     for kind in ("analog", "digital"):
         for what, getter in (("templates", design.template_path), ("mappings", design.mapping_path)):
             if not getter(kind).is_file():
-                from hyflex_plugin.errors import HyflexInputError
-
                 raise HyflexInputError(str(p), f"{what}.{kind}",
                                        f"file not found: {getter(kind)}")
     return design

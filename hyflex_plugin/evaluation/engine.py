@@ -19,7 +19,9 @@ from pathlib import Path
 
 from hyflex_plugin import __version__
 from hyflex_plugin.architecture.design import HyflexDesign
+from hyflex_plugin.architecture.spec import accelforge_spec
 from hyflex_plugin.io import atomic_write_json
+from hyflex_plugin.workloads.einsums import count_arrays
 
 _COSTMODEL_DIR = Path(__file__).resolve().parents[1] / "costmodels"
 
@@ -75,15 +77,10 @@ def _key(design: HyflexDesign, kind: str, params: dict, search: bool) -> str:
 
 
 def _run_accelforge(design: HyflexDesign, kind: str, params: dict, search: bool) -> EinsumCost:
-    import accelforge as af
-
     from hyflex_plugin.costmodels.hwc_compat import reset_model_cache
 
     reset_model_cache()
-    files = [str(design.template_path(kind))]
-    if not search:
-        files.append(str(design.mapping_path(kind)))
-    spec = af.Spec.from_yaml(*files, jinja_parse_data=params)
+    spec = accelforge_spec(design, kind, params, mapping=not search)
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
         if search:
@@ -159,10 +156,7 @@ def attention_params(design: HyflexDesign, heads: int, m: int, j: int, k: int,
 
 
 def arrays_for_linear(design: HyflexDesign, k: int, n: int, slc: bool) -> int:
-    """Analog arrays one linear part occupies (whole arrays)."""
-    if n == 0 or k == 0:
-        return 0
+    """Analog arrays one linear part (k inputs -> n outputs) occupies (whole arrays)."""
     a = design.analog
-    bits = a.slc_bits_per_cell if slc else a.mlc_bits_per_cell
-    weights_per_row = a.columns // (a.weight_bits // bits)
-    return -(-k // a.rows) * -(-n // weights_per_row)
+    return count_arrays(k, n, a.rows, a.columns,
+                        a.slc_bits_per_cell if slc else a.mlc_bits_per_cell, a.weight_bits)

@@ -35,8 +35,8 @@ from hyflex_plugin.evaluation.engine import (
     linear_params,
 )
 from hyflex_plugin.partition.schema import PartitionFile
+from hyflex_plugin.workloads.einsums import layer_einsums
 from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
-
 
 
 @dataclass
@@ -134,11 +134,17 @@ class ModelResult:
 
 # ----------------------------------------------------------------------------- linear parts
 def _linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float | None,
-                  partition: PartitionFile | None, layer: int) -> list[tuple[int, int, bool]]:
+                  partition: PartitionFile | None, layer: int,
+                  source: str = "--partition") -> list[tuple[int, int, bool]]:
     """(in, out, is_slc) parts of one matrix on the analog path."""
     if partition is not None:
         lp = partition.layer(layer)
         mp = lp.matrix(name) if lp is not None else None
+        if mp is not None and tuple(mp.shape) != (n, k):
+            raise HyflexInputError(
+                source, f"layers[{layer}].matrices.{name}.shape",
+                f"expected (out_features, in_features) = ({n}, {k}) for this model, "
+                f"got {tuple(mp.shape)}")
         if mp is not None and mp.decomposition == "svd":
             r, s = mp.rank, mp.n_slc_ranks
             return [p for p in [(k, s, True), (s, n, True), (k, r - s, False), (r - s, n, False)]
@@ -194,74 +200,68 @@ def pu_area_m2(design: HyflexDesign) -> float:
     return design.pu.analog_modules * analog + design.pu.digital_modules * digital + sfu + buf
 
 
+def _combine_parallel(parts: list[EinsumCost]) -> EinsumCost:
+    """Parts on different arrays running at once: energies and actions add, latency is the max."""
+    comp: dict[str, float] = {}
+    acts: dict[str, float] = {}
+    for p in parts:
+        for c, v in p.energy_by_component_j.items():
+            comp[c] = comp.get(c, 0.0) + v
+        for c, v in p.actions.items():
+            acts[c] = acts.get(c, 0.0) + v
+    return EinsumCost(comp, max((p.latency_s for p in parts), default=0.0),
+                      sum(p.macs for p in parts), acts)
+
+
 def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch: int,
                     share: float | None, partition: PartitionFile | None, index: int,
-                    search: bool, cache: bool) -> LayerResult:
+                    search: bool, cache: bool, source: str = "--partition") -> LayerResult:
     tokens = seq_len * batch
+    todo = layer_einsums(shape, seq_len, batch, linear_path=design.linear_path)
+    linear = [e for e in todo if e.category == "linear"]
     einsums: dict[str, EinsumCost] = {}
-    category: dict[str, str] = {}
+    category = {e.name: e.category for e in todo}
     arrays = 0
-    mats = shape.linear_matrices()
-    parts = {name: _linear_parts(design, name, k, n, share, partition, index) for name, k, n in mats}
     if design.linear_path == "digital":
         # digital-PIM-only design: weights live in the digital arrays (SLC), linear layers are
         # row-parallel NOR MACs like attention; PUs are sized by digital capacity
-        cells = sum(k * n for _, k, n in mats) * design.analog.weight_bits
+        cells = sum(e.dims["K"] * e.dims["N"] for e in linear) * design.analog.weight_bits
         cells_per_pu = (design.pu.digital_modules * design.pu.digital_arrays_per_module
                         * design.digital.rows * design.digital.columns)
         pus = max(1, math.ceil(cells / cells_per_pu))
-        for name, k, n in mats:
-            einsums[name] = evaluate_einsum(
-                design, "digital", attention_params(design, 1, tokens, n, k, pus),
+        for e in linear:
+            einsums[e.name] = evaluate_einsum(
+                design, "digital", attention_params(design, 1, tokens, e.dims["N"], e.dims["K"], pus),
                 search=search, cache=cache)
-            category[name] = "linear"
-        parts = {}
     else:
-        for name, plist in parts.items():
+        parts = {e.name: _linear_parts(design, e.name, e.dims["K"], e.dims["N"], share, partition,
+                                       index, source) for e in linear}
+        for plist in parts.values():
             arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
         pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
+        for name, plist in parts.items():
+            einsums[name] = _combine_parallel([
+                evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
+                                search=search, cache=cache).scaled(tokens)
+                for k, n, slc in plist])
 
-    for name, plist in parts.items():
-        total: EinsumCost | None = None
-        for k, n, slc in plist:
-            one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
-                                  search=search, cache=cache).scaled(tokens)
-            if total is None:
-                total = one
-            else:  # parts sit on different arrays and run in parallel
-                comp = dict(total.energy_by_component_j)
-                for c, v in one.energy_by_component_j.items():
-                    comp[c] = comp.get(c, 0.0) + v
-                acts = dict(total.actions)
-                for c, v in one.actions.items():
-                    acts[c] = acts.get(c, 0.0) + v
-                total = EinsumCost(comp, max(total.latency_s, one.latency_s),
-                                   total.macs + one.macs, acts)
-        einsums[name] = total
-        category[name] = "linear"
-
-    h, d = shape.num_heads, shape.head_dim
-    qk = evaluate_einsum(design, "digital", attention_params(design, h, seq_len, seq_len, d, pus),
-                         search=search, cache=cache).scaled(batch)
-    sv = evaluate_einsum(design, "digital", attention_params(design, h, seq_len, d, seq_len, pus),
-                         search=search, cache=cache).scaled(batch)
-    einsums["qk"], einsums["sv"] = qk, sv
-    category["qk"] = category["sv"] = "attention"
-    einsums["softmax"] = _sfu_cost(design, "softmax", batch * h * seq_len * seq_len, pus)
-    einsums["layernorm"] = _sfu_cost(design, "layernorm", 2 * tokens * shape.hidden_size, pus)
-    einsums["gelu"] = _sfu_cost(design, "gelu", tokens * shape.intermediate_size, pus)
-    for n in ("softmax", "layernorm", "gelu"):
-        category[n] = "sfu"
+    for e in todo:
+        if e.path == "digital" and e.category == "attention":
+            d = e.dims
+            einsums[e.name] = evaluate_einsum(
+                design, "digital", attention_params(design, d["H"], d["M"], d["J"], d["K"], pus),
+                search=search, cache=cache).scaled(d["B"])
+        elif e.path == "sfu":
+            einsums[e.name] = _sfu_cost(design, e.name, e.dims["elements"], pus)
     einsums["link"] = _link_cost(design, tokens * shape.hidden_size * 8)
     category["link"] = "link"
 
-    lat = einsums
-    ffn_in = max(lat["ffn1"].latency_s, lat["ffn_gate"].latency_s if "ffn_gate" in lat else 0.0)
-    latency = (max(lat["q"].latency_s, lat["k"].latency_s, lat["v"].latency_s)
-               + lat["qk"].latency_s + lat["softmax"].latency_s + lat["sv"].latency_s
-               + lat["attn_out"].latency_s + lat["layernorm"].latency_s + ffn_in
-               + lat["gelu"].latency_s + lat["ffn2"].latency_s + lat["link"].latency_s)
-    return LayerResult(index, pus, arrays, einsums, latency, category)
+    lat = {n: c.latency_s for n, c in einsums.items()}
+    latency = (max(lat["q"], lat["k"], lat["v"]) + lat["qk"] + lat["softmax"] + lat["sv"]
+               + lat["attn_out"] + lat["layernorm"] + max(lat["ffn1"], lat.get("ffn_gate", 0.0))
+               + lat["gelu"] + lat["ffn2"] + lat["link"])
+    order = [e.name for e in todo] + ["link"]
+    return LayerResult(index, pus, arrays, {n: einsums[n] for n in order}, latency, category)
 
 
 def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 128,
@@ -298,7 +298,8 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 
             (m.name, m.decomposition, m.rank, m.n_slc_ranks, m.slc_weight_fraction)
             for m in (part.layer(i).matrices if part.layer(i) else []))
         if key not in memo:
-            memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search, cache)
+            memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search,
+                                        cache, str(partition))
         base = memo[key]
         layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s, base.category))
     pus = sum(layer.pus for layer in layers)

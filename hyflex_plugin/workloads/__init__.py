@@ -1,5 +1,6 @@
-"""Transformer workloads: shapes (presets, HF config.json) and per-layer matrices."""
+"""Transformer workloads: shapes (presets, HF config.json), per-layer Einsums, array counting."""
 
+from hyflex_plugin.workloads.einsums import LayerEinsum, count_arrays, layer_einsums
 from hyflex_plugin.workloads.shapes import (
     PRESETS,
     ModelShape,
@@ -7,4 +8,5 @@ from hyflex_plugin.workloads.shapes import (
     shape_from_hf_config,
 )
 
-__all__ = ["PRESETS", "ModelShape", "load_model_shape", "shape_from_hf_config"]
+__all__ = ["PRESETS", "LayerEinsum", "ModelShape", "count_arrays", "layer_einsums",
+           "load_model_shape", "shape_from_hf_config"]

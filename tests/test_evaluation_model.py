@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
-import yaml
 
-from hyflex_plugin.architecture import ARCH_DIR, load_arch
+from hyflex_plugin.architecture import load_arch
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.evaluation import evaluate_model
 from hyflex_plugin.evaluation import engine
-from hyflex_plugin.evaluation.engine import evaluate_einsum, linear_params, attention_params
-from hyflex_plugin.workloads import ModelShape, load_model_shape
+from hyflex_plugin.evaluation.engine import (
+    arrays_for_linear,
+    attention_params,
+    evaluate_einsum,
+    linear_params,
+)
+from hyflex_plugin.partition.schema import LayerPartition, MatrixPartition, ModelInfo, PartitionFile
+from hyflex_plugin.workloads import ModelShape
 
 SMALL = ModelShape(name="tiny", n_layers=2, hidden_size=64, num_heads=2, intermediate_size=128)
 
@@ -134,48 +138,78 @@ def test_baseline_specs_load_and_evaluate():
     assert slc.energy_by("category")["linear"] > mlc.energy_by("category")["linear"]
 
 
-def test_bad_inputs_are_named(tmp_path):
+def _partition(share_by_layer: list[float], shape: ModelShape = SMALL) -> PartitionFile:
+    """An SVD partition of ``shape`` (rank floor(MN/(M+N))) with the first ranks in SLC."""
+    layers = []
+    for i, share in enumerate(share_by_layer):
+        mats = []
+        for name, k, n in shape.linear_matrices():
+            r = k * n // (k + n)
+            mats.append(MatrixPartition(name=name, shape=(n, k), rank=r,
+                                        slc_ranks=list(range(round(share * r)))))
+        layers.append(LayerPartition(index=i, matrices=mats))
+    info = ModelInfo(name=shape.name, n_layers=shape.n_layers, hidden_size=shape.hidden_size,
+                     num_heads=shape.num_heads, intermediate_size=shape.intermediate_size)
+    return PartitionFile(model=info, method="gradient-redistribution", selector="gradient",
+                         slc_fraction=max(share_by_layer), layers=layers)
+
+
+def test_partition_file_splits_svd_factors(design, tmp_path):
+    pf = _partition([0.0, 1.0])
+    path = tmp_path / "partition.yaml"
+    pf.dump(path)
+    r = evaluate_model(SMALL, seq_len=16, slc_fraction=None, partition=path, arch=design)
+    assert r.partition == str(path) and r.slc_fraction is None
+    for i, layer in enumerate(r.layers):
+        expect = 0
+        for m in pf.layer(i).matrices:
+            out_f, in_f = m.shape
+            s = m.n_slc_ranks
+            expect += (arrays_for_linear(design, in_f, s, True) + arrays_for_linear(design, s, out_f, True)
+                       + arrays_for_linear(design, in_f, m.rank - s, False)
+                       + arrays_for_linear(design, m.rank - s, out_f, False))
+        assert layer.arrays == expect
+    # layer 1 keeps every rank in SLC, layer 0 none: more arrays and more analog energy
+    assert r.layers[1].arrays > r.layers[0].arrays
+    assert r.layers[1].einsums["ffn1"].energy_j > r.layers[0].einsums["ffn1"].energy_j
+    # MACs of the SVD pair: tokens x rank x (in + out) per matrix
+    q = pf.layer(0).matrix("q")
+    assert r.layers[0].einsums["q"].macs == 16 * q.rank * sum(q.shape)
+
+
+def test_partition_for_another_model_or_shape_is_refused(design, tmp_path):
+    other = ModelShape(name="other", n_layers=2, hidden_size=32, num_heads=2, intermediate_size=128)
+    path = tmp_path / "p.yaml"
+    _partition([0.1, 0.1], other).dump(path)
+    with pytest.raises(HyflexInputError, match="model.hidden_size"):
+        evaluate_model(SMALL, seq_len=16, partition=path, arch=design)
+    pf = _partition([0.1, 0.1])
+    pf.layers[0].matrices[0] = MatrixPartition(name="q", shape=(32, 64), rank=21, slc_ranks=[0])
+    with pytest.raises(HyflexInputError, match=r"layers\[0\]\.matrices\.q\.shape.*\(64, 64\)"):
+        evaluate_model(SMALL, seq_len=16, partition=pf, arch=design)
+
+
+def test_bad_inputs_are_named():
     with pytest.raises(HyflexInputError, match="unknown model 'bert-huge'"):
         evaluate_model("bert-huge")
-    with pytest.raises(HyflexInputError, match="seq_len"):
-        evaluate_model(SMALL, seq_len=0)
-    with pytest.raises(HyflexInputError, match="between 0 and 1"):
-        evaluate_model(SMALL, seq_len=16, slc_fraction=1.2)
-    spec = yaml.safe_load((ARCH_DIR / "hyflexpim.yaml").read_text())
-    del spec["analog"]["rows"]
-    missing = tmp_path / "missing.yaml"
-    missing.write_text(yaml.safe_dump(spec))
-    with pytest.raises(HyflexInputError) as e:
-        load_arch(missing)
-    assert str(missing) in str(e.value) and "analog.rows" in str(e.value)
-    spec = yaml.safe_load((ARCH_DIR / "hyflexpim.yaml").read_text())
-    spec["analog"]["adc_bit_mlc"] = spec["analog"].pop("adc_bits_mlc")
-    typo = tmp_path / "typo.yaml"
-    typo.write_text(yaml.safe_dump(spec))
-    with pytest.raises(HyflexInputError) as e:
-        load_arch(typo)
-    assert "adc_bit" in str(e.value) and str(typo) in str(e.value)
-    cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"hidden_size": 64, "num_attention_heads": 2}))
-    with pytest.raises(HyflexInputError) as e:
-        load_model_shape(cfg)
-    assert "n_layers" in str(e.value) and "num_hidden_layers" in str(e.value)
+    for n in (0, -3):
+        with pytest.raises(HyflexInputError, match="--seq-len, field 'seq_len': expected a positive"):
+            evaluate_model(SMALL, seq_len=n)
+    for f in (1.2, -0.1):
+        with pytest.raises(HyflexInputError, match="--slc-fraction.*between 0 and 1"):
+            evaluate_model(SMALL, seq_len=16, slc_fraction=f)
+    with pytest.raises(HyflexInputError, match="batch"):
+        evaluate_model(SMALL, seq_len=16, batch=0)
+    with pytest.raises(HyflexInputError, match="--slc-fraction.*--partition"):
+        evaluate_model(SMALL, seq_len=16, slc_fraction=None)
 
 
-def test_hf_config_json_is_read(tmp_path):
+def test_hf_config_json_evaluates_like_the_shape(tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2, "hidden_size": 64,
                                "num_attention_heads": 2, "intermediate_size": 128}))
-    shape = load_model_shape(cfg)
-    assert (shape.n_layers, shape.hidden_size, shape.intermediate_size) == (2, 64, 128)
     r = evaluate_model(cfg, seq_len=16, slc_fraction=0.1)
     assert r.energy_j == pytest.approx(evaluate_model(SMALL, seq_len=16, slc_fraction=0.1).energy_j)
-
-
-def test_presets():
-    assert load_model_shape("bert-large").weights_per_layer() == 12 * 1024 * 1024
-    llama = load_model_shape("llama-3.2-1b")
-    assert dict((n, (i, o)) for n, i, o in llama.linear_matrices())["k"] == (2048, 512)
 
 
 def test_large_model_spans_chips():
