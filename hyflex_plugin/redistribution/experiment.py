@@ -238,14 +238,16 @@ def accuracy(
     test = None
     for method, sel, sh, sd, svd in tqdm(jobs, desc="accuracy sweep", unit="eval"):
         imp_tag = importance if method == "gradient-redistribution" and sel == "gradient" else ""
-        key = (method, sel, round(sh, 6), sd, round(sigma, 6), noise_model, imp_tag)
+        sig = 0.0 if method == "reference" else sigma
+        nm_tag = "none" if method == "reference" else noise_model
+        key = (method, sel, round(sh, 6), sd, round(sig, 6), nm_tag, imp_tag)
         if key in done:
             rows.append(done[key])
             continue
         copy = _shared_result(method, sel, sh, sd, svd, rows, selectors, methods)
         if copy is not None:
-            row = dict(copy, method=method, selector=sel, slc_share=sh, seed=sd, sigma=sigma,
-                       noise_model=noise_model, importance=imp_tag, eval_s=0.0,
+            row = dict(copy, method=method, selector=sel, slc_share=sh, seed=sd, sigma=sig,
+                       noise_model=nm_tag, importance=imp_tag, eval_s=0.0,
                        same_as=f"{copy['method']}/{copy['selector']}/{copy['slc_share']}/{copy['seed']}")
             _append(row)
             rows.append(row)
@@ -274,11 +276,9 @@ def accuracy(
             with noisy_dense(clf, masks, sigma=sigma, seed=sd, noise_model=nm):
                 acc = evaluate(clf, test)
         row = {"method": method, "selector": sel, "slc_share": sh, "seed": sd, "accuracy": acc,
-               "sigma": 0.0 if method == "reference" else sigma, "n_test": n_test,
-               "model": model_name, "noise_model": noise_model, "importance": imp_tag,
+               "sigma": sig, "n_test": n_test,
+               "model": model_name, "noise_model": nm_tag, "importance": imp_tag,
                "eval_s": round(time.perf_counter() - t0, 3)}
-        if method == "reference":
-            row["sigma"] = round(sigma, 6)  # keyed like the sweep so reruns find it
         _append(row)
         rows.append(row)
     if out_csv is not None:
