@@ -64,13 +64,78 @@ def nor_steps_per_mac(op_bits: int = 8) -> int:
     return int(mult + add)
 
 
+#: Attributes AccelForge attaches to every component it costs (hwcomponents drops the ones a
+#: model does not take). Never reported as misspellings, however close they look
+#: (``bits_per_value`` vs ``bits_per_cell``).
+ENGINE_ATTRIBUTES = frozenset({
+    "actions", "actions_scale", "area_scale", "bits_per_action", "bits_per_value",
+    "component_class", "component_model", "component_modeling_log", "direction", "enabled",
+    "energy", "energy_scale", "extra_attributes_for_component_model", "latency_scale",
+    "leak_power_scale", "n_parallel_instances", "name", "skip_initial_output_write", "spatial",
+    "tensors", "throughput_scale", "total_latency", "values_per_action", "model",
+    "min_priority", "area", "leak_power", "latency",
+})
+
+
+def attribute_names(cls) -> list[str]:
+    """Constructor attributes of a hyflex model class, in signature order."""
+    return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+
+
+def likely_misspelling(key: str, accepted: list[str]) -> str | None:
+    """The accepted attribute ``key`` most likely misspells, or None."""
+    if key in accepted or key in ENGINE_ATTRIBUTES:
+        return None
+    for a in accepted:
+        if a.lower() == key.lower():
+            return a
+    close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+class _MisspelledAttributes(frozenset):
+    """An empty set for hwcomponents whose ``in`` is true for likely misspellings.
+
+    hwcomponents passes a constructor only the attributes it declares, plus those ``in`` the
+    class's ``_additional_kwargs`` (hwcomponents 1.0 internals). Declaring likely misspellings
+    (``bit_per_cell``) there makes hwcomponents pass them, so the model can reject them with a
+    clear message instead of silently using the default.
+    """
+
+    def __new__(cls, accepted):
+        obj = super().__new__(cls)
+        obj.accepted = list(accepted)
+        return obj
+
+    def __init__(self, accepted):  # frozenset takes its content in __new__
+        super().__init__()
+
+    def __contains__(self, key) -> bool:
+        return isinstance(key, str) and likely_misspelling(key, self.accepted) is not None
+
+
 class _HyflexModel(ComponentModel):
     """Shared validation and the one technology-scaling rule of all hyflex models."""
 
     priority = 0.9
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._additional_kwargs = _MisspelledAttributes(attribute_names(cls))
+
     def __init__(self, area: float, leak_power: float = 0.0):
         super().__init__(area=area, leak_power=leak_power)
+
+    def _reject_unknown(self, unknown: dict) -> None:
+        """Raise for an attribute the class does not take, naming it and the accepted ones."""
+        if not unknown:
+            return
+        accepted = attribute_names(type(self))
+        key = sorted(unknown)[0]
+        guess = likely_misspelling(key, accepted)
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        self._fail(key, f"unknown attribute{hint}; accepted attributes: {accepted}")
 
     # ---- validation helpers: errors name the attribute and the accepted values ---------
     def _fail(self, attr: str, message: str) -> None:
@@ -150,7 +215,8 @@ class HyflexRRAMCell(_HyflexModel):
     component_name = ["hyflex_rram_cell", "HyflexRRAMCell"]
 
     def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
-                 tech_node: float = _BASE):
+                 tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
                                           " (1 = SLC, 2 = MLC; 3-4-bit MLC was rejected by the paper)")
         self.rows = self._positive_int("rows", rows)
@@ -197,7 +263,8 @@ class HyflexRRAMArray(_HyflexModel):
     component_name = ["hyflex_rram_array", "HyflexRRAMArray"]
 
     def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
-                 tech_node: float = _BASE):
+                 tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self._cell = HyflexRRAMCell(bits_per_cell, rows, columns, _BASE)
         self.bits_per_cell, self.rows, self.columns = bits_per_cell, rows, columns
         self.n_cells = self._cell.rows * self._cell.columns
@@ -240,7 +307,8 @@ class HyflexSARADC(_HyflexModel):
     component_name = ["hyflex_sar_adc", "hyflex_adc", "HyflexSARADC"]
 
     def __init__(self, resolution: int = 7, max_resolution: int = 7, throughput: float = 1.28e9,
-                 tech_node: float = _BASE):
+                 tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
 
         self.max_resolution = self._positive_int("max_resolution", max_resolution)
@@ -277,7 +345,8 @@ class HyflexWordlineDriver(_HyflexModel):
 
     component_name = ["hyflex_wordline_driver", "HyflexWordlineDriver"]
 
-    def __init__(self, rows: int = 64, tech_node: float = _BASE):
+    def __init__(self, rows: int = 64, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacDAC
 
         self.rows = self._positive_int("rows", rows)
@@ -304,7 +373,8 @@ class HyflexShiftAdd(_HyflexModel):
 
     component_name = ["hyflex_shift_add", "HyflexShiftAdd"]
 
-    def __init__(self, bits_per_cell: int = 2, width: int = 16, tech_node: float = _BASE):
+    def __init__(self, bits_per_cell: int = 2, width: int = 16, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacShiftAdd
 
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
@@ -343,7 +413,8 @@ class HyflexModeSwitch(_HyflexModel):
 
     component_name = ["hyflex_mode_switch", "HyflexModeSwitch"]
 
-    def __init__(self, tech_node: float = _BASE):
+    def __init__(self, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         n_mux = const("shift_control_muxes")
         super().__init__(area=const("msb_cap_switch_area") + n_mux * const("mux2_area"))
         self.tech_node = self._scale_from_base_node(tech_node)
@@ -377,7 +448,8 @@ class HyflexDigitalPIMArray(_HyflexModel):
     component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
 
     def __init__(self, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
-                 tech_node: float = _BASE):
+                 tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
         self.op_bits = self._choice("op_bits", op_bits, (4, 8, 16), " (bits per operand)")
@@ -425,7 +497,8 @@ class HyflexSFU(_HyflexModel):
 
     component_name = ["hyflex_sfu", "HyflexSFU"]
 
-    def __init__(self, lanes: int = 256, clock_hz: float = 1e9, tech_node: float = _BASE):
+    def __init__(self, lanes: int = 256, clock_hz: float = 1e9, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self.lanes = self._positive_int("lanes", lanes)
         self.clock_hz = self._positive("clock_hz", clock_hz)
         super().__init__(area=self.lanes * const("sfu_area_per_lane"))
@@ -462,7 +535,8 @@ class HyflexBuffer(_HyflexModel):
 
     component_name = ["hyflex_buffer", "HyflexBuffer"]
 
-    def __init__(self, width: int = 256, size: int = 524288, tech_node: float = _BASE):
+    def __init__(self, width: int = 256, size: int = 524288, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacEDRAM
 
         self.width = self._positive_int("width", width)
@@ -492,7 +566,8 @@ class HyflexLink(_HyflexModel):
 
     component_name = ["hyflex_link", "HyflexLink"]
 
-    def __init__(self, bandwidth: float = 128e9, width: int = 128, tech_node: float = _BASE):
+    def __init__(self, bandwidth: float = 128e9, width: int = 128, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacChip2ChipLink
 
         self.bandwidth = self._positive("bandwidth", bandwidth)
@@ -528,7 +603,8 @@ class HyflexAnalogModule(_HyflexModel):
 
     def __init__(self, arrays: int = 512, rows: int = 64, columns: int = 128,
                  bits_per_cell: int = 2, adcs_per_array: float = 1, max_adc_bits: int = 7,
-                 mode_switch: bool = True, cycle: float = 100e-9, tech_node: float = _BASE):
+                 mode_switch: bool = True, cycle: float = 100e-9, tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self.arrays = self._positive_int("arrays", arrays)
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
@@ -589,7 +665,8 @@ class HyflexDigitalModule(_HyflexModel):
     component_name = ["hyflex_digital_module", "HyflexDigitalModule"]
 
     def __init__(self, arrays: int = 256, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
-                 tech_node: float = _BASE):
+                 tech_node: float = _BASE, **unknown):
+        self._reject_unknown(unknown)
         self.arrays = self._positive_int("arrays", arrays)
         self.array = HyflexDigitalPIMArray(rows, columns, op_bits, tech_node)
         super().__init__(area=self.arrays * self.array.area)
@@ -630,11 +707,4 @@ def create(component: str, **attributes) -> _HyflexModel:
         raise HyflexInputError(None, "component", f"unknown component {component!r}; "
                                f"accepted: {sorted(c.__name__ for c in classes.values())}"
                                + (f" (did you mean {close[0]!r}?)" if close else ""))
-    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in attributes:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise HyflexInputError(cls.__name__, key,
-                                   f"unknown attribute{hint}; accepted attributes: {accepted}")
-    return cls(**attributes)
+    return cls(**attributes)  # an unknown attribute raises, naming it and the accepted ones

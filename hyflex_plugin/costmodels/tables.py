@@ -35,7 +35,7 @@ def component_table(tech_node: float = 65e-9) -> list[dict]:
     rows = []
     for label, cls, attrs in TABLE_COMPONENTS:
         model = cls(**attrs, tech_node=tech_node)
-        full_attrs = {k: getattr(model, k) for k in _init_params(cls)}
+        full_attrs = {k: getattr(model, k) for k in m.attribute_names(cls)}
         for action in model.get_action_names():
             cost = getattr(model, action)()
             rows.append({
@@ -48,12 +48,6 @@ def component_table(tech_node: float = 65e-9) -> list[dict]:
                 "area_m2": model.area,
             })
     return rows
-
-
-def _init_params(cls) -> list[str]:
-    import inspect
-
-    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
 
 def _attr_str(attrs: dict) -> str:
@@ -85,6 +79,7 @@ def to_text(rows: list[dict]) -> str:
              _attr_str(r["attributes"])] for r in rows]
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) if i in (0, 1, 5) else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(line, widths))) for line in [head, *body]]
+                       for i, (c, w) in enumerate(zip(line, widths))).rstrip()
+             for line in [head, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
