@@ -169,8 +169,10 @@ def plugin_files(rows: list[dict]) -> dict[str, str]:
     data: dict[str, dict] = {}
     for r in rows:
         d = data.setdefault(r["subclass"], {"attributes": r["attributes"], "area_m2": r["area_m2"],
-                                            "energy_j": {}})
+                                            "energy_j": {}, "hyflex_model": r["model"],
+                                            "hyflex_model_action": {}, "note": r["note"]})
         d["energy_j"][r["action"]] = r["energy_j"]
+        d["hyflex_model_action"][r["action"]] = r["model_action"]
     estimator_yaml = (
         "# Accelergy plug-in descriptor: serves hyflex's energy/area numbers for the primitives\n"
         "# of this export. Add this folder to Accelergy's config (estimator_plug_ins).\n"

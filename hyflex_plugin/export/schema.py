@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -188,7 +188,8 @@ class HierarchicalNode(_Strict):
     nodes: list["ArchNode"]
 
 
-ArchNode = Union[ContainerNode, ComponentNode, HierarchicalNode]
+ArchNode = Annotated[Union[ContainerNode, ComponentNode, HierarchicalNode],
+                    Field(discriminator="kind")]
 HierarchicalNode.model_rebuild()
 
 
@@ -271,19 +272,26 @@ def _tagged_to_plain(obj: Any) -> Any:
     return obj
 
 
+def _loc(err: dict) -> str:
+    return ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith(
+        ("ContainerNode", "ComponentNode", "HierarchicalNode", "tagged-union", "!")))
+
+
 def _error(source: str, exc: ValidationError) -> HyflexInputError:
-    # pydantic reports union members separately; show the most specific (longest) location
+    """One clear message: an unknown (misspelled) key first, naming what is missing as well."""
     errs = exc.errors()
-    errs.sort(key=lambda e: -len(e.get("loc", ())))
-    best = errs[0]
-    loc = ".".join(str(p) for p in best.get("loc", ()) if not str(p).startswith(("ContainerNode",
-                   "ComponentNode", "HierarchicalNode", "tagged-union")))
-    msg = best.get("msg", "invalid")
-    if best.get("type") == "extra_forbidden":
+    extra = [e for e in errs if e.get("type") == "extra_forbidden"]
+    missing = [e for e in errs if e.get("type") == "missing"]
+    if extra:
+        best = extra[0]
         msg = "unknown key (misspelled?) for Timeloop v0.4"
-    elif best.get("type") == "missing":
-        msg = "required key is missing"
-    return HyflexInputError(source, loc or None, msg)
+        if missing:
+            msg += "; missing: " + ", ".join(repr(_loc(e).split(".")[-1]) for e in missing[:3])
+    else:
+        errs.sort(key=lambda e: -len(e.get("loc", ())))
+        best = errs[0]
+        msg = "required key is missing" if best.get("type") == "missing" else best.get("msg", "invalid")
+    return HyflexInputError(source, _loc(best) or None, msg)
 
 
 _FILE_MODELS = {"architecture": ArchFile, "problem": ProblemFile, "constraints": ConstraintsFile,

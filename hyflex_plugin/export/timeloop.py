@@ -165,6 +165,11 @@ def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, lis
     s, at = attrs_of("hyflex_wordline_driver")
     nodes.append(_storage("row_drivers", s, {**at, "depth": "INF", "width": 8, "datawidth": 8},
                           ["Inputs"], ["Weights", "Outputs"], mp["n_input_slices"]))
+    # the bit line: analog current summation of the rows' partial sums (free). It takes
+    # Timeloop's spatial reduction over the rows, so the peripherals above see finished sums.
+    nodes.append(_storage("bitline", "hyflex_dummy_storage", {"depth": "INF", "width": 8,
+                                                             "datawidth": 8},
+                          ["Outputs"], ["Inputs", "Weights"]))
     nodes.append(Tagged("!Container", name="row", spatial={"meshY": a.rows}))
     nodes.append(Tagged("!Container", name="column", spatial={"meshX": mp["weights_per_row"]}))
     s, at = attrs_of("hyflex_rram_cell")
@@ -223,7 +228,7 @@ def linear_problem(p: LinearProblem, design: HyflexDesign) -> tuple[dict, dict, 
                                           "read_write": True}]}}}
     ones = ["M=1", "N=1", "K=1"]
     targets = [{"target": t, "type": "temporal", "factors": ones, "permutation": ["M", "N", "K"]}
-               for t in ("source", "buffer", "adc", "shift_add", "row_drivers")]
+               for t in ("source", "buffer", "adc", "shift_add", "row_drivers", "bitline")]
     if mp["mode_switch"]:
         targets.append({"target": "mode_switch", "type": "temporal", "factors": ones,
                         "permutation": ["M", "N", "K"]})
@@ -285,16 +290,22 @@ MAPPER = {"mapper": {"version": "0.4", "optimization_metrics": ["energy", "delay
 
 
 # ----------------------------------------------------------------------------- reference
-def reference_energy(design: HyflexDesign, kind: str, prob, cache: bool = True) -> dict:
-    """hyflex's own evaluation (AccelForge, fixed mapping) of one exported problem."""
+def reference_energy(design: HyflexDesign, kind: str, prob, cache: bool = True,
+                     padded: dict | None = None) -> dict:
+    """hyflex's own evaluation (AccelForge, fixed mapping) of one exported problem.
+
+    ``padded`` (the run's ``shape``): evaluate the padded sizes the Timeloop problem has instead.
+    """
     from hyflex_plugin.evaluation.engine import attention_params, evaluate_einsum, linear_params
 
     if kind == "analog":
-        cost = evaluate_einsum(design, "analog", linear_params(design, prob.k, prob.n, prob.slc, 1),
+        k, n = (padded["k_padded"], padded["n_padded"]) if padded else (prob.k, prob.n)
+        cost = evaluate_einsum(design, "analog", linear_params(design, k, n, prob.slc, 1),
                                cache=cache).scaled(prob.tokens)
     else:
+        m, j = (padded["m_padded"], padded["j_padded"]) if padded else (prob.m, prob.j)
         cost = evaluate_einsum(design, "digital",
-                               attention_params(design, prob.h, prob.m, prob.j, prob.k, prob.pus),
+                               attention_params(design, prob.h, m, j, prob.k, prob.pus),
                                cache=cache)
     return {"energy_j": cost.energy_j, "latency_s": cost.latency_s, "macs": cost.macs,
             "energy_by_component_j": dict(cost.energy_by_component_j)}
@@ -407,6 +418,9 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
             run["hyflex_energy_j"] = ref["energy_j"]
             run["hyflex_energy_by_component_j"] = ref["energy_by_component_j"]
             run["hyflex_latency_s"] = ref["latency_s"]
+            padded = reference_energy(design, kind, p, cache=cache, padded=info)
+            run["hyflex_energy_padded_j"] = padded["energy_j"]
+            run["hyflex_energy_padded_by_component_j"] = padded["energy_by_component_j"]
         runs.append(run)
 
     prims = acc.unique(prims)

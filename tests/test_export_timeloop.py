@@ -1,0 +1,293 @@
+"""Timeloop v0.4 / Accelergy export: files, schema, numbers vs hwcomponents, consistency with
+hyflex's AccelForge evaluation, the generated Accelergy plug-in, bad input, atomic output."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import hwcomponents as hwc
+import pytest
+import yaml
+
+from hyflex_plugin.cli import main
+from hyflex_plugin.costmodels.hwc_compat import reset_model_cache
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.export.estimate import estimate_run
+from hyflex_plugin.export.schema import load_yaml_text, validate_export, validate_file
+from hyflex_plugin.export.timeloop import export_timeloop
+
+TINY = {"model_type": "bert", "num_hidden_layers": 1, "hidden_size": 64,
+        "num_attention_heads": 2, "intermediate_size": 128}
+SEQ = 16
+# first-order Timeloop counting of the pinned mapping vs hyflex's AccelForge evaluation of the
+# same (padded) problem: see docs/timeloop-export.md, "Tolerance"
+TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def tiny_cfg(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("cfg") / "config.json"
+    p.write_text(json.dumps(TINY))
+    return p
+
+
+@pytest.fixture(scope="module")
+def export(tiny_cfg, tmp_path_factory) -> Path:
+    """One real export (AccelForge reference runs in a fresh cache)."""
+    base = tmp_path_factory.mktemp("exp")
+    old = os.environ.get("HYFLEX_CACHE_DIR")
+    os.environ["HYFLEX_CACHE_DIR"] = str(base / "cache")
+    try:
+        export_timeloop(model=str(tiny_cfg), seq_len=SEQ, slc_fraction=0.25, out=base / "out")
+    finally:
+        if old is None:
+            os.environ.pop("HYFLEX_CACHE_DIR", None)
+        else:
+            os.environ["HYFLEX_CACHE_DIR"] = old
+    return base / "out"
+
+
+def _runs(folder: Path) -> list[dict]:
+    return yaml.safe_load((folder / "runs.yaml").read_text())["runs"]
+
+
+# ----------------------------------------------------------------------------- structure
+def test_export_writes_every_file_kind(export):
+    runs = _runs(export)
+    names = {r["name"] for r in runs}
+    # hidden 64, FFN 128, 25 % SLC: q/k/v/attn_out share (64 -> 16 SLC, 64 -> 48 MLC)
+    assert {"linear_k64_n16_slc", "linear_k64_n48_mlc", "linear_k64_n32_slc",
+            "linear_k64_n96_mlc", "linear_k128_n16_slc", "linear_k128_n48_mlc",
+            "attention_qk", "attention_sv"} == names
+    counts = {r["name"]: r["count_per_model"] for r in runs}
+    assert counts["linear_k64_n16_slc"] == 4 and counts["linear_k64_n96_mlc"] == 1
+    for r in runs:
+        for key in ("arch", "problem", "constraints"):
+            assert (export / r[key]).is_file()
+    assert (export / "mapper/mapper.yaml").is_file()
+    assert (export / "accelergy/tables/hyflex.table.yaml").is_file()
+    assert (export / "accelergy/plugin/hyflex.estimator.yaml").is_file()
+    readme = (export / "README.md").read_text()
+    for r in runs:
+        assert f"timeloop-mapper {r['arch']} {r['problem']} {r['constraints']} mapper/mapper.yaml" in readme
+        assert f"timeloop-model {r['arch']} {r['problem']}" in readme
+
+
+def test_cim_structure_and_weight_stationary_constraints(export):
+    arch = load_yaml_text((export / "arch/analog_mlc.arch.yaml").read_text())
+    nodes = {n["name"]: n for n in arch["architecture"]["nodes"]}
+    assert nodes["row"].tag == "!Container" and nodes["row"]["spatial"] == {"meshY": 64}
+    assert nodes["column"]["spatial"] == {"meshX": 32}          # 128 columns / 4 MLC slices
+    assert nodes["cim_unit"]["constraints"]["dataspace"]["keep"] == ["Weights"]
+    assert nodes["adc"]["energy_scale"] == 8 * 4                # input bits x weight slices
+    assert nodes["row_drivers"]["energy_scale"] == 8
+    assert arch["architecture"]["nodes"][-1]["class"] == "compute"
+    slc = load_yaml_text((export / "arch/analog_slc.arch.yaml").read_text())
+    slc_nodes = {n["name"]: n for n in slc["architecture"]["nodes"]}
+    assert slc_nodes["column"]["spatial"] == {"meshX": 16} and slc_nodes["adc"]["attributes"]["resolution"] == 6
+    cons = yaml.safe_load((export / "constraints/linear_k128_n48_mlc.constraints.yaml").read_text())
+    t = {c["target"]: c for c in cons["constraints"]["targets"]}
+    assert t["cim_unit"]["factors"] == [f"M={SEQ}", "N=1", "K=1"]  # tokens stream over stationary weights
+    assert t["arrays"]["factors"] == ["N=2", "K=2", "M=1"]
+    prob = yaml.safe_load((export / "problems/linear_k128_n48_mlc.problem.yaml").read_text())
+    assert prob["problem"]["instance"] == {"M": SEQ, "N": 64, "K": 128}   # n padded to whole columns
+
+
+def test_export_validates_and_cli_validate(export, capsys):
+    counts = validate_export(export)
+    assert counts == {"ArchFile": 3, "ProblemFile": 8, "ConstraintsFile": 8, "MapperFile": 1}
+    assert main(["export", "validate", str(export)]) == 0
+    assert "valid Timeloop v0.4 export" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("rel,old,new,field", [
+    ("arch/analog_mlc.arch.yaml", "meshY:", "meshy:", "meshy"),
+    ("arch/digital.arch.yaml", "subclass:", "sub_class:", "sub_class"),
+    ("problems/attention_qk.problem.yaml", "data_spaces:", "dataspaces:", "dataspaces"),
+    ("problems/linear_k64_n16_slc.problem.yaml", "projection:", "projetion:", "projetion"),
+    ("mapper/mapper.yaml", "victory_condition:", "victory_conditon:", "victory_conditon"),
+    ("constraints/attention_sv.constraints.yaml", "permutation:", "permutaton:", "permutaton"),
+])
+def test_misspelled_key_is_rejected(export, tmp_path, rel, old, new, field):
+    bad = tmp_path / "bad"
+    shutil.copytree(export, bad)
+    p = bad / rel
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    with pytest.raises(HyflexInputError) as exc:
+        validate_file(p)
+    assert field in str(exc.value) and rel.split("/")[-1] in str(exc.value)
+    with pytest.raises(HyflexInputError):
+        validate_export(bad)
+
+
+def test_cross_checks_catch_wrong_factors_and_names(export, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(export, bad)
+    p = bad / "constraints/linear_k64_n16_slc.constraints.yaml"
+    p.write_text(p.read_text().replace(f"M={SEQ}", f"M={SEQ * 2}"))
+    with pytest.raises(HyflexInputError, match="dimension M"):
+        validate_export(bad)
+    shutil.rmtree(bad)
+    shutil.copytree(export, bad)
+    p = bad / "constraints/attention_qk.constraints.yaml"
+    p.write_text(p.read_text().replace("target: lanes", "target: lane"))
+    with pytest.raises(HyflexInputError, match="not an architecture node"):
+        validate_export(bad)
+
+
+# ----------------------------------------------------------------------------- numbers
+def _query(model: str, attrs: dict, action: str | None, tech: float) -> tuple[float, float]:
+    reset_model_cache()
+    full = {**attrs, "tech_node": tech}
+    energy = 0.0 if action is None else hwc.get_action_cost(model, full, action, {}).energy
+    return energy, hwc.get_area(model, full)
+
+
+def test_table_numbers_equal_hwcomponents(export):
+    """Every exported number (CSV tables and plug-in data) == the hwcomponents model's, queried."""
+    data = json.loads((export / "accelergy/plugin/hyflex_primitives.json").read_text())
+    tech = yaml.safe_load((export / "runs.yaml").read_text())["tech_node_m"]
+    checked = 0
+    for sub, entry in data.items():
+        rows = list(csv.DictReader((export / f"accelergy/tables/data/{sub}.csv").open()))
+        assert {r["action"] for r in rows} == set(entry["energy_j"])
+        for r in rows:
+            assert float(r["energy"]) * 1e-12 == pytest.approx(entry["energy_j"][r["action"]],
+                                                               rel=1e-12, abs=1e-30)
+            assert float(r["area"]) * 1e-12 == pytest.approx(entry["area_m2"], rel=1e-12, abs=1e-30)
+        if entry["hyflex_model"] is None:
+            assert all(v == 0 for v in entry["energy_j"].values())
+            continue
+        for action, energy in entry["energy_j"].items():
+            model_action = entry["hyflex_model_action"][action]
+            e, area = _query(entry["hyflex_model"], entry["attributes"], model_action, tech)
+            assert energy == pytest.approx(e, rel=1e-12, abs=1e-30), (sub, action)
+            if sub != "hyflex_digital_pim_mac":  # the MAC's area is the array's (counted once)
+                assert entry["area_m2"] == pytest.approx(area, rel=1e-12)
+            checked += 1
+    assert checked >= 20
+    # the ADC entries are real conversions of the two resolutions, not copies
+    assert data["hyflex_sar_adc_7b"]["energy_j"]["read"] > data["hyflex_sar_adc_6b"]["energy_j"]["read"] > 0
+
+
+def test_generated_accelergy_plugin_serves_the_same_numbers(export):
+    path = export / "accelergy/plugin/hyflex_accelergy_plugin.py"
+    spec = importlib.util.spec_from_file_location("hyflex_accelergy_plugin_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = json.loads((export / "accelergy/plugin/hyflex_primitives.json").read_text())
+    est = mod.ESTIMATORS["hyflex_sar_adc_7b"](resolution=7, max_resolution=7)
+    assert est.name == "hyflex_sar_adc_7b"
+    e, area = _query("hyflex_sar_adc", {"resolution": 7, "max_resolution": 7,
+                                        "throughput": data["hyflex_sar_adc_7b"]["attributes"]["throughput"]},
+                     "convert", 65e-9)
+    assert est.read() == pytest.approx(e, rel=1e-12) and est.get_area() == pytest.approx(area, rel=1e-12)
+    with pytest.raises(ValueError, match="resolution"):
+        mod.ESTIMATORS["hyflex_sar_adc_7b"](resolution=6)
+    old = mod.HyflexPrimitives()
+    iface = {"class_name": "hyflex_rram_cell_mlc_preprogrammed", "action_name": "read"}
+    assert old.primitive_action_supported(iface) > 0
+    assert old.estimate_energy(iface) == pytest.approx(
+        data["hyflex_rram_cell_mlc_preprogrammed"]["energy_j"]["read"] * 1e12)
+    estimator_yaml = yaml.safe_load((export / "accelergy/plugin/hyflex.estimator.yaml").read_text())
+    assert estimator_yaml["hyflex_estimators"]["module"] == "hyflex_accelergy_plugin"
+
+
+def test_pinned_mapping_energy_matches_hyflex_evaluation(export):
+    """Exported tables x energy_scale x Timeloop's counting of the pinned mapping == hyflex's own
+    AccelForge evaluation of the same padded problem, within TOLERANCE."""
+    worst = 0.0
+    for r in _runs(export):
+        est = estimate_run(export, r["name"])["energy_j"]
+        ref = r["hyflex_energy_padded_j"]
+        assert ref > 0
+        worst = max(worst, abs(est / ref - 1))
+        assert est == pytest.approx(ref, rel=TOLERANCE), r["name"]
+        if r["shape"].get("n_padded") == r["shape"].get("n") and r["path"] == "analog":
+            assert r["hyflex_energy_j"] == pytest.approx(ref, rel=1e-12)
+    assert worst > 0  # the digital path differs a little (documented), the check is not vacuous
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_refuses_non_empty_out_unless_force(export, tiny_cfg, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(HyflexInputError, match="--force"):
+        export_timeloop(model=str(tiny_cfg), seq_len=SEQ, out=out, reference=False)
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["export", "timeloop", "--model", str(tiny_cfg), "--seq-len", str(SEQ),
+                 "--out", str(out), "--no-reference"]) == 2
+    assert main(["export", "timeloop", "--model", str(tiny_cfg), "--seq-len", str(SEQ),
+                 "--out", str(out), "--no-reference", "--force"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "runs.yaml").is_file()
+    validate_export(out)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"model": "bert-tiny-unknown"}, "unknown model"),
+    ({"slc_fraction": 1.5}, "between 0 and 1"),
+    ({"slc_fraction": -0.1}, "between 0 and 1"),
+    ({"slc_fraction": None}, "--partition"),
+    ({"seq_len": 0}, "positive integer"),
+])
+def test_bad_inputs_are_clear_errors(tmp_path, tiny_cfg, kwargs, match):
+    args = {"model": str(tiny_cfg), "seq_len": SEQ, "out": tmp_path / "o", "reference": False, **kwargs}
+    with pytest.raises(HyflexInputError, match=match):
+        export_timeloop(**args)
+    assert not (tmp_path / "o").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
+
+
+def test_cli_reports_bad_share(tmp_path, tiny_cfg, capsys):
+    rc = main(["export", "timeloop", "--model", str(tiny_cfg), "--slc-fraction", "2",
+               "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "--slc-fraction" in capsys.readouterr().err
+
+
+def test_failed_export_leaves_nothing_behind(tmp_path, tiny_cfg, monkeypatch):
+    """An error while writing (here: validation fails) leaves no partial folder, and an earlier
+    complete export in the same place stays as it was."""
+    out = tmp_path / "out"
+    export_timeloop(model=str(tiny_cfg), seq_len=SEQ, out=out, reference=False)
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    import hyflex_plugin.export.timeloop as tl
+
+    def broken(folder):
+        raise HyflexInputError(str(folder), "x", "simulated failure")
+
+    monkeypatch.setattr(tl, "validate_export", broken)
+    with pytest.raises(HyflexInputError, match="simulated"):
+        export_timeloop(model=str(tiny_cfg), seq_len=SEQ * 2, out=out, force=True, reference=False)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+    assert yaml.safe_load((out / "runs.yaml").read_text())["seq_len"] == SEQ
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+# ----------------------------------------------------------------------------- Timeloop itself
+@pytest.mark.skipif(shutil.which("timeloop-mapper") is None,
+                    reason="timeloop-mapper is not on PATH (classic Timeloop is a C++ build, not on "
+                           "the package registry); run this test inside a Timeloop container")
+def test_timeloop_mapper_on_one_layer(export, tmp_path):
+    run = next(r for r in _runs(export) if r["name"] == "linear_k64_n96_mlc")
+    outdir = tmp_path / "tl"
+    outdir.mkdir()
+    files = [str(export / run[k]) for k in ("arch", "problem", "constraints")]
+    files.append(str(export / "mapper/mapper.yaml"))
+    subprocess.run(["timeloop-mapper", *files, "-o", str(outdir)], check=True, cwd=export,
+                   timeout=1800)
+    stats = (outdir / "timeloop-mapper.stats.txt").read_text()
+    m = re.search(r"Energy:\s*([0-9.eE+-]+)\s*uJ", stats)
+    assert m, "no total energy in timeloop-mapper.stats.txt"
+    energy = float(m.group(1)) * 1e-6
+    assert energy == pytest.approx(run["hyflex_energy_padded_j"], rel=0.10)
