@@ -177,6 +177,16 @@ def test_partition_file_splits_svd_factors(design, tmp_path):
     assert r.layers[0].einsums["q"].macs == 16 * q.rank * sum(q.shape)
 
 
+def test_partition_without_a_matrix_uses_the_files_share(design):
+    pf = _partition([1.0, 1.0])
+    pf.layers = []  # no matrix listed: the file's slc_fraction (1.0) applies, not the argument
+    r = evaluate_model(SMALL, seq_len=16, slc_fraction=0.0, partition=pf, arch=design)
+    dense = evaluate_model(SMALL, seq_len=16, slc_fraction=1.0, arch=design)
+    assert r.layers[0].arrays == dense.layers[0].arrays
+    assert r.energy_j == pytest.approx(dense.energy_j)
+    assert r.partition == "partition"
+
+
 def test_partition_for_another_model_or_shape_is_refused(design, tmp_path):
     other = ModelShape(name="other", n_layers=2, hidden_size=32, num_heads=2, intermediate_size=128)
     path = tmp_path / "p.yaml"

@@ -14,7 +14,8 @@ def register(subparsers) -> None:
     p.add_argument("--seq-len", type=int, default=128, help="sequence length N (tokens)")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--slc-fraction", type=float, default=0.1,
-                   help="share of each matrix in SLC, 0..1 (default 0.1)")
+                   help="share of each matrix in SLC, 0..1 (default 0.1); with --partition the "
+                        "file decides and this is ignored")
     p.add_argument("--partition", default=None, help="partition file from `hyflex partition`")
     p.add_argument("--arch", default=None, help="design file (default arch_specs/hyflexpim.yaml)")
     p.add_argument("--search", action="store_true",

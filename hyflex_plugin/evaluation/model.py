@@ -274,16 +274,21 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 
         raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
-    if slc_fraction is not None and not (0.0 <= float(slc_fraction) <= 1.0):
+    if slc_fraction is not None and (isinstance(slc_fraction, (bool, str))
+                                     or not (0.0 <= float(slc_fraction) <= 1.0)):
         raise HyflexInputError("--slc-fraction", "slc_fraction",
                                f"expected a share between 0 and 1, got {slc_fraction!r}")
     design = arch if isinstance(arch, HyflexDesign) else load_arch(arch)
     arch_path = str(arch) if arch is not None and not isinstance(arch, HyflexDesign) else design.name
     part: PartitionFile | None = None
+    part_source = ("partition" if isinstance(partition, PartitionFile) else str(partition))
     if partition is not None:
         part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(str(partition), shape.n_layers, shape.hidden_size, shape.intermediate_size)
-    share = design.slc_fraction if design.slc_fraction is not None else slc_fraction
+        part.check_model(part_source, shape.n_layers, shape.hidden_size, shape.intermediate_size)
+    if design.slc_fraction is not None:
+        share = design.slc_fraction
+    else:  # with a partition file, matrices it does not list use the file's slc_fraction
+        share = None if part is not None else slc_fraction
     if design.slc_fraction is not None:
         part = None  # a fixed-share design (all-SLC, all-MLC, ASADI) ignores the partition
     if share is None and part is None:
@@ -299,14 +304,14 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 
             for m in (part.layer(i).matrices if part.layer(i) else []))
         if key not in memo:
             memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search,
-                                        cache, str(partition))
+                                        cache, part_source)
         base = memo[key]
         layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s, base.category))
     pus = sum(layer.pus for layer in layers)
     chips = math.ceil(pus / design.chip.processing_units)
     return ModelResult(shape, design, arch_path, seq_len, batch,
                        None if part is not None and design.slc_fraction is None else share,
-                       str(partition) if part is not None else None,
+                       part_source if part is not None else None,
                        layers, pus, chips, pu_area_m2(design))
 
 
