@@ -64,7 +64,7 @@ def test_copy_a_spec_change_a_number_and_run(tmp_path):
 
 
 def test_bad_design_files_are_named(tmp_path):
-    with pytest.raises(HyflexInputError, match="no-such-design.yaml"):
+    with pytest.raises(HyflexInputError, match="--arch.*no-such-design.yaml.*not found.*hyflexpim.yaml"):
         load_arch(tmp_path / "no-such-design.yaml")
     spec = _spec_dict()
     del spec["analog"]["rows"]

@@ -238,3 +238,10 @@ def test_cli_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--seq-len", "-3"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "seq_len" in bad.stderr
+    arch = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--arch", "nope.yaml"],
+                          capture_output=True, text=True)
+    assert arch.returncode == 2 and "--arch" in arch.stderr and "hyflexpim.yaml" in arch.stderr
+    listing = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--list"],
+                             capture_output=True, text=True)
+    assert listing.returncode == 0 and "llama-3.2-1b" in listing.stdout
+    assert "asadi-dagger.yaml" in listing.stdout

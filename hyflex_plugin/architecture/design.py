@@ -139,6 +139,10 @@ def load_arch(path: str | Path | None = None) -> HyflexDesign:
     p = Path(path) if path is not None else DEFAULT_ARCH
     if not p.exists() and not p.is_absolute() and (ARCH_DIR / p).exists():
         p = ARCH_DIR / p
+    if not p.is_file():
+        shipped = ", ".join(sorted(f.name for f in ARCH_DIR.glob("*.yaml")))
+        raise HyflexInputError("--arch", None, f"design file {str(p)!r} not found: expected a path "
+                               f"or the name of a file in {ARCH_DIR} ({shipped})")
     _check_unknown_fields(p, read_yaml(p), HyflexDesign)
     design = load_model_yaml(p, HyflexDesign)
     for kind in ("analog", "digital"):

@@ -23,13 +23,32 @@ def register(subparsers) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
     p.add_argument("--json", default=None, metavar="FILE|-",
                    help="write the full result as JSON to FILE (atomically) or stdout ('-')")
+    p.add_argument("--list", action="store_true",
+                   help="list the model presets and the shipped design files, then exit")
     p.set_defaults(func=_evaluate)
+
+
+def _list() -> int:
+    from hyflex_plugin.architecture import ARCH_DIR, load_arch
+    from hyflex_plugin.workloads import PRESETS
+
+    print("model presets:")
+    for name, s in PRESETS.items():
+        kv = f", {s.kv_heads} KV heads" if s.num_kv_heads else ""
+        print(f"  {name:14s} {s.n_layers} layers, hidden {s.hidden_size}, {s.num_heads} heads{kv}, "
+              f"FFN {s.intermediate_size}")
+    print(f"design files ({ARCH_DIR}):")
+    for f in sorted(ARCH_DIR.glob("*.yaml")):
+        print(f"  {f.name:30s} {load_arch(f).description}")
+    return 0
 
 
 def _evaluate(args) -> int:
     from hyflex_plugin.evaluation.model import evaluate_model, format_result
     from hyflex_plugin.io import atomic_write_json
 
+    if args.list:
+        return _list()
     result = evaluate_model(model=args.model, seq_len=args.seq_len, slc_fraction=args.slc_fraction,
                             partition=args.partition, arch=args.arch, batch=args.batch,
                             search=args.search, cache=not args.no_cache, progress=True)
