@@ -291,3 +291,51 @@ def test_timeloop_mapper_on_one_layer(export, tmp_path):
     assert m, "no total energy in timeloop-mapper.stats.txt"
     energy = float(m.group(1)) * 1e-6
     assert energy == pytest.approx(run["hyflex_energy_padded_j"], rel=0.10)
+
+
+# ----------------------------------------------------------------------------- partition file
+def _svd_partition(slc_share_by_layer: list[float]):
+    from hyflex_plugin.partition.schema import LayerPartition, MatrixPartition, ModelInfo, PartitionFile
+
+    h, f = TINY["hidden_size"], TINY["intermediate_size"]
+    layers = []
+    for i, share in enumerate(slc_share_by_layer):
+        mats = []
+        for name, (out_f, in_f) in {"q": (h, h), "k": (h, h), "v": (h, h), "attn_out": (h, h),
+                                    "ffn1": (f, h), "ffn2": (h, f)}.items():
+            rank = (out_f * in_f) // (out_f + in_f)
+            mats.append(MatrixPartition(name=name, shape=(out_f, in_f), decomposition="svd",
+                                        rank=rank, slc_ranks=list(range(int(round(share * rank))))))
+        layers.append(LayerPartition(index=i, matrices=mats))
+    info = ModelInfo(name="tiny", n_layers=len(slc_share_by_layer), hidden_size=h,
+                     num_heads=TINY["num_attention_heads"], intermediate_size=f)
+    return PartitionFile(model=info, method="gradient-redistribution", selector="gradient",
+                         slc_fraction=0.5, layers=layers)
+
+
+def test_partition_export_matches_whole_model_evaluation(tmp_path, monkeypatch):
+    """With an SVD partition (layer 0 all MLC, layer 1 half SLC), the exported problems are the
+    SVD factors, and sum(count x hyflex energy) over the linear runs equals hyflex's whole-model
+    linear energy from evaluate_model (same engine, same parts)."""
+    from hyflex_plugin.evaluation import evaluate_model
+
+    monkeypatch.setenv("HYFLEX_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({**TINY, "num_hidden_layers": 2}))
+    part = tmp_path / "partition.yaml"
+    _svd_partition([0.0, 0.5]).dump(part)
+    out = tmp_path / "out"
+    export_timeloop(model=str(cfg), seq_len=SEQ, slc_fraction=None, partition=part, out=out)
+    runs = _runs(out)
+    names = {r["name"] for r in runs}
+    # q: 64x64, rank 32 -> (64 -> 32) and (32 -> 64); layer 1 splits 16 SLC + 16 MLC ranks
+    assert {"linear_k64_n32_mlc", "linear_k32_n64_mlc", "linear_k64_n16_slc",
+            "linear_k16_n64_slc", "linear_k64_n16_mlc", "linear_k16_n64_mlc"} <= names
+    meta = yaml.safe_load((out / "runs.yaml").read_text())
+    assert meta["partition"] == str(part) and meta["slc_fraction"] is None
+    validate_export(out)
+    r = evaluate_model(str(cfg), seq_len=SEQ, slc_fraction=None, partition=part)
+    linear = sum(x["count_per_model"] * x["hyflex_energy_j"] for x in runs if x["path"] == "analog")
+    assert linear == pytest.approx(r.energy_by("category")["linear"], rel=1e-9)
+    attention = sum(x["count_per_model"] * x["hyflex_energy_j"] for x in runs if x["path"] == "digital")
+    assert attention == pytest.approx(r.energy_by("category")["attention"], rel=0.02)
