@@ -105,3 +105,16 @@ def test_analog_module_slc_mode_uses_6bit_conversions():
     # without the mode switch a design converts SLC at the full 7 bits and has no switch area
     fixed = m.HyflexAnalogModule(arrays=8, bits_per_cell=1, mode_switch=False)
     assert fixed.parts["adc"][0].resolution == 7 and fixed.area_breakdown()["mode_switch"] == 0
+
+
+def test_constructor_defaults_come_from_the_data_file():
+    c = {k: v.value for k, v in load_constants().constants.items()}
+    assert m.HyflexBuffer().size == c["buffer_size"] and m.HyflexBuffer().width == c["buffer_width"]
+    assert m.HyflexLink().bandwidth == c["link_bandwidth"]
+    assert m.HyflexSFU().lanes == c["sfu_lanes"]
+    cell = m.HyflexRRAMCell()
+    assert (cell.rows, cell.columns) == (c["analog_rows"], c["analog_columns"])
+    assert m.HyflexDigitalModule().arrays == c["digital_arrays_per_module"]
+    # one ADC per array converts every column once per analog cycle
+    assert m.HyflexSARADC().throughput == pytest.approx(
+        c["analog_columns"] / c["adcs_per_array"] / c["analog_cycle"])

@@ -46,7 +46,13 @@ __all__ = [
     "HyflexDigitalModule",
 ]
 
-_BASE = 65e-9  # checked against the data file in _HyflexModel.__init__
+# Constructor defaults: the data file's values (one place per constant).
+_BASE = const("base_tech_node")
+_A_ROWS, _A_COLS = const_int("analog_rows"), const_int("analog_columns")
+_A_ARRAYS, _ADC_BITS = const_int("analog_arrays_per_module"), const_int("adc_max_bits")
+_CYCLE = const("analog_cycle")
+_D_ROWS, _D_COLS = const_int("digital_rows"), const_int("digital_columns")
+_D_ARRAYS, _OP_BITS = const_int("digital_arrays_per_module"), const_int("weight_bits")
 
 
 def nor_steps_per_mac(op_bits: int = 8) -> int:
@@ -214,7 +220,7 @@ class HyflexRRAMCell(_HyflexModel):
 
     component_name = ["hyflex_rram_cell", "HyflexRRAMCell"]
 
-    def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
+    def __init__(self, bits_per_cell: int = 2, rows: int = _A_ROWS, columns: int = _A_COLS,
                  tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
@@ -262,7 +268,7 @@ class HyflexRRAMArray(_HyflexModel):
 
     component_name = ["hyflex_rram_array", "HyflexRRAMArray"]
 
-    def __init__(self, bits_per_cell: int = 2, rows: int = 64, columns: int = 128,
+    def __init__(self, bits_per_cell: int = 2, rows: int = _A_ROWS, columns: int = _A_COLS,
                  tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self._cell = HyflexRRAMCell(bits_per_cell, rows, columns, _BASE)
@@ -306,7 +312,8 @@ class HyflexSARADC(_HyflexModel):
 
     component_name = ["hyflex_sar_adc", "hyflex_adc", "HyflexSARADC"]
 
-    def __init__(self, resolution: int = 7, max_resolution: int = 7, throughput: float = 1.28e9,
+    def __init__(self, resolution: int = _ADC_BITS, max_resolution: int = _ADC_BITS,
+                 throughput: float = _A_COLS / const_int("adcs_per_array") / _CYCLE,
                  tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
@@ -345,7 +352,7 @@ class HyflexWordlineDriver(_HyflexModel):
 
     component_name = ["hyflex_wordline_driver", "HyflexWordlineDriver"]
 
-    def __init__(self, rows: int = 64, tech_node: float = _BASE, **unknown):
+    def __init__(self, rows: int = _A_ROWS, tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         from hwcomponents_library import IsaacDAC
 
@@ -373,7 +380,8 @@ class HyflexShiftAdd(_HyflexModel):
 
     component_name = ["hyflex_shift_add", "HyflexShiftAdd"]
 
-    def __init__(self, bits_per_cell: int = 2, width: int = 16, tech_node: float = _BASE, **unknown):
+    def __init__(self, bits_per_cell: int = 2, width: int = const_int("shift_add_width"),
+                 tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         from hwcomponents_library import IsaacShiftAdd
 
@@ -422,12 +430,12 @@ class HyflexModeSwitch(_HyflexModel):
     @action
     def read(self) -> ActionCost:
         e = const("msb_cap_switch_energy") + const("shift_control_muxes") * const("mux2_energy")
-        t = const("analog_cycle")
         return ActionCost(energy=e, latency=0.0, throughput=float("inf"))
 
     @action
     def switch(self) -> ActionCost:
-        return ActionCost(energy=const("mode_switch_energy"), latency=1e-9, throughput=1e9)
+        t = const("mode_switch_latency")
+        return ActionCost(energy=const("mode_switch_energy"), latency=t, throughput=1 / t)
 
 
 # ============================================================================ digital path
@@ -447,7 +455,7 @@ class HyflexDigitalPIMArray(_HyflexModel):
 
     component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
 
-    def __init__(self, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
+    def __init__(self, rows: int = _D_ROWS, columns: int = _D_COLS, op_bits: int = _OP_BITS,
                  tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self.rows = self._positive_int("rows", rows)
@@ -497,7 +505,8 @@ class HyflexSFU(_HyflexModel):
 
     component_name = ["hyflex_sfu", "HyflexSFU"]
 
-    def __init__(self, lanes: int = 256, clock_hz: float = 1e9, tech_node: float = _BASE, **unknown):
+    def __init__(self, lanes: int = const_int("sfu_lanes"), clock_hz: float = const("digital_clock"),
+                 tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self.lanes = self._positive_int("lanes", lanes)
         self.clock_hz = self._positive("clock_hz", clock_hz)
@@ -535,7 +544,8 @@ class HyflexBuffer(_HyflexModel):
 
     component_name = ["hyflex_buffer", "HyflexBuffer"]
 
-    def __init__(self, width: int = 256, size: int = 524288, tech_node: float = _BASE, **unknown):
+    def __init__(self, width: int = const_int("buffer_width"), size: int = const_int("buffer_size"),
+                 tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         from hwcomponents_library import IsaacEDRAM
 
@@ -550,11 +560,13 @@ class HyflexBuffer(_HyflexModel):
 
     @action
     def read(self) -> ActionCost:
-        return ActionCost(energy=self._read.energy, latency=1e-9, throughput=1e9)
+        t = const("buffer_access_latency")
+        return ActionCost(energy=self._read.energy, latency=t, throughput=1 / t)
 
     @action
     def write(self) -> ActionCost:
-        return ActionCost(energy=self._write.energy, latency=1e-9, throughput=1e9)
+        t = const("buffer_access_latency")
+        return ActionCost(energy=self._write.energy, latency=t, throughput=1 / t)
 
 
 class HyflexLink(_HyflexModel):
@@ -566,7 +578,8 @@ class HyflexLink(_HyflexModel):
 
     component_name = ["hyflex_link", "HyflexLink"]
 
-    def __init__(self, bandwidth: float = 128e9, width: int = 128, tech_node: float = _BASE, **unknown):
+    def __init__(self, bandwidth: float = const("link_bandwidth"), width: int = const_int("link_width"),
+                 tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         from hwcomponents_library import IsaacChip2ChipLink
 
@@ -601,9 +614,10 @@ class HyflexAnalogModule(_HyflexModel):
 
     component_name = ["hyflex_analog_module", "HyflexAnalogModule"]
 
-    def __init__(self, arrays: int = 512, rows: int = 64, columns: int = 128,
-                 bits_per_cell: int = 2, adcs_per_array: float = 1, max_adc_bits: int = 7,
-                 mode_switch: bool = True, cycle: float = 100e-9, tech_node: float = _BASE, **unknown):
+    def __init__(self, arrays: int = _A_ARRAYS, rows: int = _A_ROWS, columns: int = _A_COLS,
+                 bits_per_cell: int = 2, adcs_per_array: float = const("adcs_per_array"),
+                 max_adc_bits: int = _ADC_BITS, mode_switch: bool = True, cycle: float = _CYCLE,
+                 tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self.arrays = self._positive_int("arrays", arrays)
         self.rows = self._positive_int("rows", rows)
@@ -664,8 +678,8 @@ class HyflexDigitalModule(_HyflexModel):
 
     component_name = ["hyflex_digital_module", "HyflexDigitalModule"]
 
-    def __init__(self, arrays: int = 256, rows: int = 1024, columns: int = 1024, op_bits: int = 8,
-                 tech_node: float = _BASE, **unknown):
+    def __init__(self, arrays: int = _D_ARRAYS, rows: int = _D_ROWS, columns: int = _D_COLS,
+                 op_bits: int = _OP_BITS, tech_node: float = _BASE, **unknown):
         self._reject_unknown(unknown)
         self.arrays = self._positive_int("arrays", arrays)
         self.array = HyflexDigitalPIMArray(rows, columns, op_bits, tech_node)
