@@ -147,3 +147,44 @@ def test_cli_bad_input(argv, option, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "hyflex compare: error:" in err and option in err
     assert not (tmp_path / "r").exists()
+
+
+def _tiny_partition(share_ranks: int):
+    from hyflex_plugin.partition.schema import PartitionFile
+
+    mats = []
+    for name, k, n in TINY.linear_matrices():
+        r = k * n // (k + n)
+        mats.append({"name": name, "shape": [n, k], "decomposition": "svd", "rank": r,
+                     "slc_ranks": list(range(min(share_ranks, r)))})
+    return PartitionFile.model_validate({
+        "model": {"name": "tiny-bert", "n_layers": 1, "hidden_size": 64, "num_heads": 2,
+                  "intermediate_size": 256},
+        "method": "gradient-redistribution", "selector": "gradient", "slc_fraction": 0.1,
+        "layers": [{"index": 0, "matrices": mats}]})
+
+
+def test_partition_file_adds_a_hyflexpim_row(cache_dir, tmp_path):
+    few, many = _tiny_partition(2), _tiny_partition(20)
+    p = tmp_path / "part.yaml"
+    many.dump(p)
+    c_many = run_comparison(models=None, seq_lens=[16], slc_fractions=[0.1],
+                            designs=["hyflexpim"], progress=False, partition=p)
+    c_few = run_comparison(models=[TINY], seq_lens=[16], slc_fractions=[0.1],
+                           designs=["hyflexpim"], progress=False, partition=few)
+    r_many = c_many.row("hyflexpim-partition", "tiny-bert", 16)
+    r_few = c_few.row("hyflexpim-partition", "tiny-bert", 16)
+    direct = evaluate_model(TINY, 16, None, partition=few, arch=load_design("hyflexpim"))
+    assert r_few["energy_j"] == pytest.approx(direct.energy_j, rel=1e-9)
+    assert 0 < r_few["slc_fraction"] < r_many["slc_fraction"] < 1
+    assert r_many["energy_linear_j"] > r_few["energy_linear_j"]  # more SLC ranks, more conversions
+    md = (write_report(c_few, tmp_path / "rep") / "report.md").read_text()
+    assert "HyFlexPIM (partition)" in md
+
+
+def test_partition_for_another_model_is_rejected(tmp_path):
+    p = tmp_path / "part.yaml"
+    _tiny_partition(2).dump(p)
+    rc = main(["compare", "--partition", str(p), "--model", "bert-base", "--seq-len", "16",
+               "--out", str(tmp_path / "r")])
+    assert rc == 2 and not (tmp_path / "r").exists()

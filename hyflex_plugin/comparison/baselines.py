@@ -38,10 +38,13 @@ DESIGNS: tuple[Baseline, ...] = (
 )
 HYFLEX = DESIGNS[0].key
 BASELINE_KEYS = tuple(d.key for d in DESIGNS)
+#: HyFlexPIM with a partition file from gradient redistribution (``hyflex compare --partition``)
+PARTITIONED = Baseline("hyflexpim-partition", "hyflexpim.yaml", "HyFlexPIM (partition)",
+                       "HyFlexPIM with the per-matrix SLC ranks of a redistribution partition file")
 
 
 def baseline(key: str) -> Baseline:
-    for d in DESIGNS:
+    for d in (*DESIGNS, PARTITIONED):
         if d.key == key:
             return d
     raise KeyError(key)
@@ -52,7 +55,7 @@ def load_design(key: str) -> HyflexDesign:
 
 
 def evaluate_design(design: HyflexDesign, model, seq_len: int, slc_fraction: float | None,
-                    cache: bool = True):
+                    cache: bool = True, partition=None):
     """Evaluate ``model`` at ``seq_len`` on ``design`` with the evaluation stage (a ``ModelResult``).
 
     A design with ``linear_path: digital`` (digital-pim-only.yaml) runs its linear layers on the
@@ -61,4 +64,4 @@ def evaluate_design(design: HyflexDesign, model, seq_len: int, slc_fraction: flo
     from hyflex_plugin.evaluation import evaluate_model
 
     return evaluate_model(model=model, seq_len=seq_len, slc_fraction=slc_fraction, arch=design,
-                          cache=cache)
+                          cache=cache, partition=partition)

@@ -32,6 +32,9 @@ def register(subparsers) -> None:
                    help="HyFlexPIM SLC share, 0.1 or 10%% (repeatable; default: 5, 10, 20, 50 %%)")
     c.add_argument("--design", action="append", choices=BASELINE_KEYS, metavar="KEY",
                    help=f"designs to run (repeatable; default: all of {', '.join(BASELINE_KEYS)})")
+    c.add_argument("--partition", metavar="FILE",
+                   help="also run HyFlexPIM with this partition file from gradient redistribution "
+                        "(without --model: the partition's model)")
     c.add_argument("--out", default="results/compare", metavar="DIR",
                    help="report folder (replaced atomically; default: results/compare)")
     c.add_argument("--json", metavar="FILE", help="also write every number as JSON to FILE")
@@ -55,10 +58,10 @@ def _compare(args) -> int:
     from hyflex_plugin.comparison.demo import run_and_report
     from hyflex_plugin.comparison.baselines import BASELINE_KEYS
 
-    run_and_report(models=args.model or DEFAULT_MODELS, seq_lens=args.seq_len or DEFAULT_SEQ_LENS,
+    run_and_report(models=args.model or (None if args.partition else DEFAULT_MODELS), seq_lens=args.seq_len or DEFAULT_SEQ_LENS,
                    slc_fractions=args.slc_fraction or DEFAULT_SLC_FRACTIONS,
                    designs=args.design or BASELINE_KEYS, out=args.out, json_path=args.json,
-                   cache=not args.no_cache)
+                   cache=not args.no_cache, partition=args.partition)
     return 0
 
 

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from hyflex_plugin.comparison.baselines import BASELINE_KEYS, HYFLEX, baseline, evaluate_design, load_design
+from hyflex_plugin.comparison.baselines import (
+    BASELINE_KEYS,
+    HYFLEX,
+    PARTITIONED,
+    baseline,
+    evaluate_design,
+    load_design,
+)
 from hyflex_plugin.comparison.published import (
     PaperClaims,
     PublishedDesigns,
@@ -83,7 +90,8 @@ def _row(design_key: str, result, requested_slc: float | None) -> dict:
     row = {
         "design": design_key, "label": baseline(design_key).label, "model": d["model"],
         "seq_len": d["seq_len"],
-        "slc_fraction": requested_slc if design_key == HYFLEX else d["slc_fraction"],
+        "slc_fraction": (requested_slc if design_key in (HYFLEX, PARTITIONED.key)
+                         else d["slc_fraction"]),
         "energy_j": d["energy_j"], "latency_s": d["latency_s"], "ops": d["ops"],
         "stage_latency_s": slowest.latency_s,
         "throughput_tops": d["throughput_tops"], "tops_per_w": d["tops_per_w"],
@@ -117,34 +125,71 @@ def _check_list(option: str, field_name: str, values, allowed=None, kind=None) -
     return unique
 
 
+def partition_share(partition) -> float:
+    """Share of the stored weights a partition file puts in SLC (all matrices, all layers)."""
+    slc = mlc = 0
+    for layer in partition.layers:
+        for m in layer.matrices:
+            s, r = m.weight_counts()
+            slc, mlc = slc + s, mlc + r
+    return slc / (slc + mlc) if slc + mlc else 0.0
+
+
 def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                    slc_fractions=DEFAULT_SLC_FRACTIONS, designs=BASELINE_KEYS,
-                   cache: bool = True, progress: bool = True) -> Comparison:
-    """Evaluate HyFlexPIM and the modelled baselines; compute the claims table."""
-    from hyflex_plugin.workloads.shapes import load_model_shape
+                   cache: bool = True, progress: bool = True, partition=None) -> Comparison:
+    """Evaluate HyFlexPIM and the modelled baselines; compute the claims table.
 
-    models = _check_list("--model", "model", models)
+    ``partition``: a partition file (path or ``PartitionFile``) from gradient redistribution;
+    HyFlexPIM is then also run with it (design ``hyflexpim-partition``). With ``models=None`` the
+    model is the partition's; otherwise every model must match the partition's shape.
+    """
+    from hyflex_plugin.partition.schema import PartitionFile
+    from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
+
+    part = None
+    if partition is not None:
+        part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
+        if models is None:
+            info = part.model
+            models = [ModelShape(name=info.name, n_layers=info.n_layers, hidden_size=info.hidden_size,
+                                 num_heads=info.num_heads, num_kv_heads=info.num_kv_heads,
+                                 intermediate_size=info.intermediate_size)]
+    models = _check_list("--model", "model", models if models is not None else DEFAULT_MODELS)
     shapes = [load_model_shape(m) for m in models]  # clear error for an unknown model
+    if part is not None:
+        for shape in shapes:
+            part.check_model(str(partition) if not isinstance(partition, PartitionFile) else "--partition",
+                             shape.n_layers, shape.hidden_size, shape.intermediate_size)
     seq_lens = sorted(_check_list("--seq-len", "seq_len", seq_lens, kind=int))
     slc_fractions = sorted(float(s) for s in _check_list("--slc-fraction", "slc_fraction",
                                                          slc_fractions, kind=float))
     designs = _check_list("--design", "design", designs, allowed=BASELINE_KEYS)
     if HYFLEX not in designs:
         designs = [HYFLEX] + designs
+    if part is not None:
+        designs = designs + [PARTITIONED.key]
     # the evaluation stage checks the published data first: a bad data file fails fast
     published = load_published()
     claims = load_claims()
-    loaded = {k: load_design(k) for k in designs}
+    loaded = {k: load_design(k) for k in designs if k != PARTITIONED.key}
+    if part is not None:
+        loaded[PARTITIONED.key] = loaded[HYFLEX]
     jobs = []
     for shape in shapes:
         for n in seq_lens:
             for k in designs:
-                shares = slc_fractions if loaded[k].slc_fraction is None else [None]
+                shares = (slc_fractions if loaded[k].slc_fraction is None and k != PARTITIONED.key
+                          else [None])
                 jobs.extend((shape, n, k, s) for s in shares)
     rows = []
     for shape, n, k, s in tqdm(jobs, desc="hyflex compare", disable=not progress, unit="eval"):
-        result = evaluate_design(loaded[k], shape, n, s, cache=cache)
-        rows.append(_row(k, result, s))
+        if k == PARTITIONED.key:
+            result = evaluate_design(loaded[k], shape, n, None, cache=cache, partition=part)
+            rows.append(_row(k, result, partition_share(part)))
+        else:
+            result = evaluate_design(loaded[k], shape, n, s, cache=cache)
+            rows.append(_row(k, result, s))
     cmp = Comparison([s.name for s in shapes], seq_lens, slc_fractions, list(designs), rows)
     cmp.normalisation = published.normalisation.model_dump()
     cmp.published = published_table(published)

@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 
-from hyflex_plugin.comparison.baselines import HYFLEX, baseline
+from hyflex_plugin.comparison.baselines import HYFLEX, PARTITIONED, baseline
 from hyflex_plugin.comparison.compare import CATEGORIES, Comparison
 from hyflex_plugin.io import atomic_directory, atomic_write_json
 
@@ -66,7 +66,7 @@ def _plots(cmp: Comparison, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     slc = cmp.reference.get("slc_fraction", cmp.slc_fractions[0])
-    others = [d for d in cmp.designs if d != HYFLEX]
+    others = [d for d in cmp.designs if d not in (HYFLEX, PARTITIONED.key)]
     n_models = len(cmp.models)
     for fname, metric, title in (("speedup_vs_n.png", "throughput_tops", "throughput speed-up"),
                                  ("energy_efficiency_vs_n.png", "tops_per_w", "energy-efficiency gain")):
@@ -88,7 +88,8 @@ def _plots(cmp: Comparison, out: Path) -> None:
             ax.set_ylabel(f"HyFlexPIM / baseline ({metric.replace('_', ' ')})")
             ax.set_title(f"{model}: {title} ({slc:.0%} SLC)")
             ax.grid(True, which="both", alpha=0.3)
-        axes[0][-1].legend(fontsize=8)
+        if axes[0][-1].get_legend_handles_labels()[0]:
+            axes[0][-1].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / fname, dpi=110)
         plt.close(fig)
