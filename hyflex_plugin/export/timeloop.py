@@ -478,9 +478,10 @@ def _readme(meta: dict, design: HyflexDesign) -> str:
         "plug-in: `accelergyTables -r \"$PWD/accelergy/tables\"`.",
         "",
         "## Run",
-        "These files use the user-facing v0.4 format (`!Container` / `!Component` tags), which",
-        "Timeloop's Python front-end (timeloopfe, in the timeloop-accelergy container images) reads.",
-        "From this folder, per problem:",
+        "These files use the user-facing v0.4 format (`!Container` / `!Component` tags). Timeloop",
+        "builds that read v0.4 `nodes` take them directly; otherwise let timeloopfe (Timeloop's",
+        "Python front-end, in the timeloop-accelergy container images) flatten them and call the",
+        "binaries (Python snippet below). From this folder, per problem:",
         "",
         "```sh",
     ]
