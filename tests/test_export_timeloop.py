@@ -357,3 +357,49 @@ def test_partition_export_matches_whole_model_evaluation(tmp_path, monkeypatch):
     assert linear == pytest.approx(r.energy_by("category")["linear"], rel=1e-9)
     attention = sum(x["count_per_model"] * x["hyflex_energy_j"] for x in runs if x["path"] == "digital")
     assert attention == pytest.approx(r.energy_by("category")["attention"], rel=0.02)
+
+
+# ----------------------------------------------------------------------------- other designs
+@pytest.mark.parametrize("arch,has_switch", [("all-slc.yaml", True), ("asadi-dagger.yaml", False)])
+def test_fixed_share_designs(tmp_path, tiny_cfg, arch, has_switch):
+    """All-SLC keeps the hybrid hardware (mode switch priced, as in hyflex's evaluation); a
+    1-bit-only design (ASADI-style) has no mode switch."""
+    out = tmp_path / "o"
+    export_timeloop(model=str(tiny_cfg), seq_len=SEQ, arch=arch, out=out, reference=False)
+    assert sorted(p.name for p in (out / "arch").iterdir()) == ["analog_slc.arch.yaml",
+                                                               "digital.arch.yaml"]
+    names = [n["name"] for n in load_yaml_text((out / "arch/analog_slc.arch.yaml").read_text())
+             ["architecture"]["nodes"]]
+    assert ("mode_switch" in names) == has_switch and "adc" in names
+    assert all(r["name"].endswith("_slc") for r in _runs(out) if r["path"] == "analog")
+    validate_export(out)
+
+
+def test_digital_only_design_is_refused(tmp_path, tiny_cfg):
+    with pytest.raises(HyflexInputError, match="linear_path"):
+        export_timeloop(model=str(tiny_cfg), seq_len=SEQ, arch="digital-pim-only.yaml",
+                        out=tmp_path / "o", reference=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_schema_accepts_hierarchical_and_rejects_unknown_node_type():
+    from hyflex_plugin.export.schema import validate_document
+
+    text = """
+architecture:
+  version: 0.4
+  nodes:
+  - !Container {name: top, attributes: {technology: 65nm}}
+  - !Hierarchical
+    nodes:
+    - !Component {name: buf, class: storage, subclass: x, attributes: {depth: 4, datawidth: 8}}
+    - !Component {name: mac, class: intmac, attributes: {width: 8}}
+"""
+    doc = validate_document(load_yaml_text(text), "hand.yaml")
+    assert len(doc.architecture.nodes) == 2
+    with pytest.raises(HyflexInputError, match="hand.yaml"):
+        validate_document(load_yaml_text(text.replace("!Hierarchical", "!Hierarchy")), "hand.yaml")
+    with pytest.raises(HyflexInputError, match="element class"):
+        validate_document(load_yaml_text(text.replace("class: intmac", "class: adder")), "hand.yaml")
+    with pytest.raises(HyflexInputError, match="top-level"):
+        validate_document({"architectur": {}}, "hand.yaml")
