@@ -200,7 +200,8 @@ def test_generated_accelergy_plugin_serves_the_same_numbers(export):
     assert old.estimate_energy(iface) == pytest.approx(
         data["hyflex_rram_cell_mlc_preprogrammed"]["energy_j"]["read"] * 1e12)
     estimator_yaml = yaml.safe_load((export / "accelergy/plugin/hyflex.estimator.yaml").read_text())
-    assert estimator_yaml["hyflex_estimators"]["module"] == "hyflex_accelergy_plugin"
+    assert estimator_yaml["python_plug_ins"] == ["hyflex_accelergy_plugin.py"]
+    assert all(c.__module__ == mod.__name__ for c in mod.ESTIMATORS.values())
 
 
 def test_pinned_mapping_energy_matches_hyflex_evaluation(export):

@@ -175,11 +175,13 @@ def plugin_files(rows: list[dict]) -> dict[str, str]:
         d["hyflex_model_action"][r["action"]] = r["model_action"]
     estimator_yaml = (
         "# Accelergy plug-in descriptor: serves hyflex's energy/area numbers for the primitives\n"
-        "# of this export. Add this folder to Accelergy's config (estimator_plug_ins).\n"
-        "version: 0.1\n"
-        "hyflex_estimators:\n"
-        f"  module: {PLUGIN_MODULE}\n"
-        "  class: HyflexPrimitives\n"
+        "# of this export. Add this folder to Accelergy's config (estimator_plug_ins), or add\n"
+        f"# {PLUGIN_MODULE}.py to python_plug_ins. For an Accelergy older than the Estimator\n"
+        "# interface, replace python_plug_ins by an entry\n"
+        f"#   hyflex_estimators: {{module: {PLUGIN_MODULE}, class: HyflexPrimitives}}\n"
+        "version: 0.4\n"
+        "python_plug_ins:\n"
+        f"  - {PLUGIN_MODULE}.py\n"
     )
     return {"hyflex.estimator.yaml": estimator_yaml,
             f"{PLUGIN_MODULE}.py": _PLUGIN_SOURCE,
@@ -224,6 +226,7 @@ def _make(subclass, entry):
         self.attributes = attributes
 
     body = {"name": subclass, "percent_accuracy_0_to_100": 80, "__init__": __init__,
+            "__module__": __name__,
             "get_area": lambda self: entry["area_m2"],
             "leak": lambda self, global_cycle_seconds: entry["energy_j"].get("leak", 0.0)}
     for action, energy in entry["energy_j"].items():
