@@ -115,6 +115,7 @@ def test_export_validates_and_cli_validate(export, capsys):
     ("problems/linear_k64_n16_slc.problem.yaml", "projection:", "projetion:", "projetion"),
     ("mapper/mapper.yaml", "victory_condition:", "victory_conditon:", "victory_conditon"),
     ("constraints/attention_sv.constraints.yaml", "permutation:", "permutaton:", "permutaton"),
+    ("constraints/attention_sv.constraints.yaml", "K=1]", "K:1]", "factors"),
 ])
 def test_misspelled_key_is_rejected(export, tmp_path, rel, old, new, field):
     bad = tmp_path / "bad"

@@ -50,7 +50,9 @@ def digital_actions(shape: dict) -> dict[tuple[str, str], float]:
     macs = h * m * j * k
     return {
         ("digital_mac", "compute"): macs,
-        ("digital_cells", "read"): 2 * macs + (macs - h * m * j) + h * m * j,  # A, B, C RMW, C drain
+        # A and B operands per MAC, read-modify-write of the partial C (all but the first
+        # update per output) and one drain per output to the buffer: 3 reads per MAC
+        ("digital_cells", "read"): 2 * macs + (macs - h * m * j) + h * m * j,
         ("digital_cells", "update"): macs,
         ("digital_cells", "write"): h * m * k + h * j * k,  # operand fills (written into the lane)
         ("buffer", "read"): h * m * k + h * j * k + h * m * j,
