@@ -224,7 +224,15 @@ def test_hf_config_json_evaluates_like_the_shape(tmp_path):
 
 def test_large_model_spans_chips():
     r = evaluate_model("llama-3.2-1b", seq_len=16, slc_fraction=0.2)
-    assert r.layers[0].pus >= 2 and r.chips >= 2
+    layer = r.layers[0]
+    p = layer.pus
+    assert p >= 2 and r.chips == -(-r.pus // r.design.chip.processing_units) >= 2
+    assert layer.arrays > (p - 1) * r.design.arrays_per_pu
+    # tensor parallelism pays the link: (p - 1) / p of every linear output, 8 bits each
+    tp, out = layer.einsums["link_tp"], layer.einsums["link"]
+    outs = 2048 + 512 + 512 + 2048 + 8192 + 8192 + 2048
+    assert tp.energy_j / out.energy_j == pytest.approx(outs * (p - 1) / p / 2048, rel=1e-3)
+    assert tp.latency_s > 0 and "link_tp" not in evaluate_model(SMALL, 16).layers[0].einsums
 
 
 def test_cli_json(tmp_path):

@@ -10,7 +10,8 @@ Mapping of a transformer onto the design (documented in docs/evaluation.md):
   file from gradient redistribution, each matrix is its SVD pair sigma V^T (in -> r) and U
   (r -> out), split by rank components: n_slc ranks in SLC, r - n_slc in MLC;
 - Q.K^T and S.V run on the digital PIM arrays; softmax, layer norms and GELU on the SFU; each
-  block's output crosses the link to the next PU.
+  block's output crosses the link to the next PU; a block spread over p > 1 PUs also exchanges
+  (p - 1) / p of every linear layer's output over the link (``link_tp``).
 
 Linear parts are evaluated on AccelForge for one token and scaled by the token count (exact for
 the weight-stationary mapping, where every token repeats the same actions; checked in tests).
@@ -255,12 +256,19 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
             einsums[e.name] = _sfu_cost(design, e.name, e.dims["elements"], pus)
     einsums["link"] = _link_cost(design, tokens * shape.hidden_size * 8)
     category["link"] = "link"
+    order = [e.name for e in todo] + ["link"]
+    if pus > 1:
+        # tensor parallelism: each of the block's PUs holds a slice of every linear layer's
+        # outputs; the other (pus - 1) / pus of each INT8 output vector is exchanged over the link
+        outs = sum(e.dims["N"] for e in linear)
+        einsums["link_tp"] = _link_cost(design, int(tokens * outs * 8 * (pus - 1) / pus))
+        category["link_tp"] = "link"
+        order.append("link_tp")
 
     lat = {n: c.latency_s for n, c in einsums.items()}
     latency = (max(lat["q"], lat["k"], lat["v"]) + lat["qk"] + lat["softmax"] + lat["sv"]
                + lat["attn_out"] + lat["layernorm"] + max(lat["ffn1"], lat.get("ffn_gate", 0.0))
-               + lat["gelu"] + lat["ffn2"] + lat["link"])
-    order = [e.name for e in todo] + ["link"]
+               + lat["gelu"] + lat["ffn2"] + lat["link"] + lat.get("link_tp", 0.0))
     return LayerResult(index, pus, arrays, {n: einsums[n] for n in order}, latency, category)
 
 
