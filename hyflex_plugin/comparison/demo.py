@@ -1,4 +1,4 @@
-"""``hyflex demo`` / ``make demo``: the default comparison, written to ``results/``.
+"""``hyflex demo`` / ``make demo``: cost-model calibration + the default comparison, to ``results/``.
 
 bert-large and bert-base at N = 128, 1024 and 8192, HyFlexPIM at 5 and 10 % SLC against every
 modelled baseline; under 3 minutes on 2 cores with a cold cache (AccelForge runs are cached in
@@ -38,5 +38,10 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
 
 
 def run_demo(out: str = "results/demo") -> int:
+    """Print the cost-model calibration against Table 2, then run and report the comparison."""
+    from hyflex_plugin.costmodels.calibrate import calibrate_pu, format_calibration
+
+    print(format_calibration(calibrate_pu()))
+    print()
     run_and_report(DEMO_MODELS, DEMO_SEQ_LENS, DEMO_SLC_FRACTIONS, out=out)
     return 0

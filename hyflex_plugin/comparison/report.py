@@ -47,13 +47,13 @@ def _fmt(v, digits=3) -> str:
 
 def claims_text(claims: list[dict]) -> str:
     """Plain-text claims table (printed by ``hyflex compare`` / ``hyflex demo``)."""
-    lines = [f"{'claim':62s} {'paper':>7s} {'model':>8s} {'ratio':>7s}  verdict"]
+    lines = [f"{'claim':62s} {'paper':>9s} {'model':>8s} {'ratio':>7s}  verdict"]
     for c in claims:
         paper = (f"{c['paper_range'][0]:g}-{c['paper_range'][1]:g}" if c.get("paper_range")
                  else f"{c['paper']:g}")
         model = "n/a" if c["model"] is None else f"{c['model']:.2f}"
         ratio = "n/a" if c["ratio"] is None else f"{c['ratio']:.2f}"
-        lines.append(f"{c['name'][:62]:62s} {paper + 'x':>7s} {model + ('x' if c['model'] else ''):>8s} "
+        lines.append(f"{c['name'][:62]:62s} {paper + 'x':>9s} {model + ('x' if c['model'] else ''):>8s} "
                      f"{ratio:>7s}  {c['verdict']}")
     return "\n".join(lines)
 
