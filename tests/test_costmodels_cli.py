@@ -76,3 +76,11 @@ def test_cli_tables_yaml_roundtrip_and_calibrate_text(tmp_path):
     text = subprocess.run([sys.executable, "-m", "hyflex_plugin", "calibrate"],
                           capture_output=True, text=True)
     assert text.returncode == 0 and "per INT8 weight-MAC" in text.stdout and "SLC" in text.stdout
+
+
+@pytest.mark.parametrize("command", ["calibrate", "tables"])
+def test_unsupported_tech_node_names_the_option_and_range(command):
+    bad = subprocess.run([sys.executable, "-m", "hyflex_plugin", command, "--tech-node", "200nm"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "--tech-node" in bad.stderr and "7 nm .. 130 nm" in bad.stderr and "200 nm" in bad.stderr

@@ -28,7 +28,7 @@ def _tech(args) -> float:
 def _calibrate(args) -> int:
     from hyflex_plugin.costmodels.calibrate import calibrate_pu, format_calibration
 
-    result = calibrate_pu(_tech(args))
+    result = _checked(calibrate_pu, _tech(args), args.tech_node)
     print(json.dumps(result, indent=2) if args.json else format_calibration(result))
     return 0
 
@@ -38,7 +38,7 @@ def _tables(args) -> int:
     from hyflex_plugin.io import atomic_write_text
 
     tech = _tech(args)
-    rows = _checked_table(tech, args.tech_node)
+    rows = _checked(tables.component_table, tech, args.tech_node)
     if args.out is None:
         if args.format is None:
             print(tables.to_text(rows))
@@ -52,11 +52,13 @@ def _tables(args) -> int:
     return 0
 
 
-def _checked_table(tech: float, given: str):
-    from hyflex_plugin.costmodels import tables
+def _checked(api, tech: float, given: str):
+    """Call ``api(tech)``; a bad technology node is reported against the --tech-node option."""
     from hyflex_plugin.errors import HyflexInputError
 
     try:
-        return tables.component_table(tech)
+        return api(tech)
     except HyflexInputError as exc:
+        if exc.field != "tech_node":
+            raise
         raise HyflexInputError("--tech-node", None, f"{given!r}: {exc.message}") from exc

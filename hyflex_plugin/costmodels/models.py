@@ -178,7 +178,10 @@ class _HyflexModel(ComponentModel):
             self._fail(
                 "tech_node",
                 f"expected a technology node in metres between {lo:g} and {hi:g} "
-                f"(7 nm .. 130 nm), got {tech_node!r}",
+                f"({lo * 1e9:g} nm .. {hi * 1e9:g} nm), got " + (
+                    f"{tech_node:.4g} ({tech_node * 1e9:.4g} nm)"
+                    if isinstance(tech_node, (int, float)) and not isinstance(tech_node, bool)
+                    else repr(tech_node)),
             )
         base = const("base_tech_node")
         return self.scale(
