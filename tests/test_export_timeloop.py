@@ -95,7 +95,8 @@ def test_cim_structure_and_weight_stationary_constraints(export):
     assert slc_nodes["column"]["spatial"] == {"meshX": 16} and slc_nodes["adc"]["attributes"]["resolution"] == 6
     cons = yaml.safe_load((export / "constraints/linear_k128_n48_mlc.constraints.yaml").read_text())
     t = {c["target"]: c for c in cons["constraints"]["targets"]}
-    assert t["cim_unit"]["factors"] == [f"M={SEQ}", "N=1", "K=1"]  # tokens stream over stationary weights
+    assert t["source"]["factors"] == [f"M={SEQ}", "N=1", "K=1"]   # tokens stream over stationary weights
+    assert t["cim_unit"]["factors"] == ["M=1", "N=1", "K=1"]
     assert t["arrays"]["factors"] == ["N=2", "K=2", "M=1"]
     prob = yaml.safe_load((export / "problems/linear_k128_n48_mlc.problem.yaml").read_text())
     assert prob["problem"]["instance"] == {"M": SEQ, "N": 64, "K": 128}   # n padded to whole columns
@@ -143,6 +144,13 @@ def test_cross_checks_catch_wrong_factors_and_names(export, tmp_path):
     p = bad / "constraints/attention_qk.constraints.yaml"
     p.write_text(p.read_text().replace("target: lanes", "target: lane"))
     with pytest.raises(HyflexInputError, match="not an architecture node"):
+        validate_export(bad)
+    # a buffer too small for the mapping's tile (one token's 128 inputs + 64 outputs) is caught
+    shutil.rmtree(bad)
+    shutil.copytree(export, bad)
+    a = bad / "arch/analog_mlc.arch.yaml"
+    a.write_text(a.read_text().replace("depth: 2048", "depth: 4"))
+    with pytest.raises(HyflexInputError, match="buffer.attributes.depth"):
         validate_export(bad)
 
 

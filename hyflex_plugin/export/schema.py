@@ -399,6 +399,53 @@ def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | 
             raise HyflexInputError(source, f"constraints (dimension {d})",
                                    f"factors {product[d]} do not divide the problem size "
                                    f"{problem.instance[d]}")
+    _check_capacity(leaves, groups, problem, source)
+
+
+def _exact_factors(c) -> dict[str, int]:
+    out = {}
+    for f in getattr(c, "factors", None) or []:
+        d, op, v = _FACTOR.match(f.replace(" ", "")).groups()
+        if op == "=":
+            out[d] = int(v)
+    return out
+
+
+def _check_capacity(leaves: list, groups: list, problem: Problem, source: str) -> None:
+    """Each finite storage must hold its tile: the product of the factors at and below it."""
+    temporal: dict[str, dict[str, int]] = {}
+    spatial: dict[str, dict[str, int]] = {}
+    keeps: dict[str, list[str]] = {}
+    for target, kind, c in groups:
+        if kind == "temporal":
+            temporal.setdefault(target, {}).update(_exact_factors(c))
+        elif kind == "spatial":
+            spatial.setdefault(target, {}).update(_exact_factors(c))
+        elif kind == "dataspace" and getattr(c, "keep", None):
+            keeps[target] = list(c.keep)
+    spaces = {ds.name: {t[-1] for axis in ds.projection for t in axis} for ds in problem.shape.data_spaces}
+    below: dict[str, int] = {d: 1 for d in problem.shape.dimensions}
+    for leaf in reversed(leaves):
+        for d, v in temporal.get(leaf.name, {}).items():
+            below[d] = below.get(d, 1) * v
+        if isinstance(leaf, ComponentNode) and leaf.is_storage():
+            a = leaf.attributes
+            depth = a.get("depth", a.get("entries"))
+            if isinstance(depth, (int, float)) and not isinstance(depth, bool):
+                per_entry = max(1, int(a.get("width", a["datawidth"])) // int(a["datawidth"]))
+                capacity = int(depth) * per_entry
+                tile = 0
+                for ds in keeps.get(leaf.name, []):
+                    size = 1
+                    for d in spaces.get(ds, ()):
+                        size *= below.get(d, 1)
+                    tile += size
+                if tile > capacity:
+                    raise HyflexInputError(source, f"{leaf.name}.attributes.depth",
+                                           f"holds {capacity} values, the mapping's tile of "
+                                           f"{keeps.get(leaf.name)} needs {tile}")
+        for d, v in spatial.get(leaf.name, {}).items():
+            below[d] = below.get(d, 1) * v
 
 
 def validate_export(folder: str | Path) -> dict[str, int]:
@@ -419,8 +466,15 @@ def validate_export(folder: str | Path) -> dict[str, int]:
             parsed[rel] = m
             kind = type(m).__name__
             counts[kind] = counts.get(kind, 0) + 1
-    runs = yaml.safe_load(runs_file.read_text())
-    for run in runs.get("runs", []):
+    try:
+        runs = yaml.safe_load(runs_file.read_text())
+    except yaml.YAMLError as exc:
+        raise HyflexInputError(str(runs_file), None, f"not valid YAML: {exc}") from exc
+    if not isinstance(runs, dict) or not isinstance(runs.get("runs"), list):
+        raise HyflexInputError(str(runs_file), "runs", "expected a list of runs")
+    for run in runs["runs"]:
+        if not isinstance(run, dict) or not all(k in run for k in ("name", "arch", "problem")):
+            raise HyflexInputError(str(runs_file), "runs", "each run needs name, arch and problem")
         arch, prob, cons = (parsed.get(run.get(k)) for k in ("arch", "problem", "constraints"))
         if not isinstance(arch, ArchFile) or not isinstance(prob, ProblemFile):
             raise HyflexInputError(str(runs_file), f"runs.{run.get('name')}",

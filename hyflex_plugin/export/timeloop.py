@@ -227,8 +227,13 @@ def linear_problem(p: LinearProblem, design: HyflexDesign) -> tuple[dict, dict, 
                                          {"name": "Outputs", "projection": _proj("M", "N"),
                                           "read_write": True}]}}}
     ones = ["M=1", "N=1", "K=1"]
-    targets = [{"target": t, "type": "temporal", "factors": ones, "permutation": ["M", "N", "K"]}
-               for t in ("source", "buffer", "adc", "shift_add", "row_drivers", "bitline")]
+    # weight-stationary: tokens stream from the source, one at a time, through the cells that
+    # hold the weights (the weights' tile does not change with M, so they are never refetched);
+    # the buffer holds one token's input and output vectors, as in hyflex (M = 1, x tokens)
+    targets = [{"target": "source", "type": "temporal", "factors": [f"M={p.tokens}", "N=1", "K=1"],
+                "permutation": ["N", "K", "M"]}]
+    targets += [{"target": t, "type": "temporal", "factors": ones, "permutation": ["M", "N", "K"]}
+                for t in ("buffer", "adc", "shift_add", "row_drivers", "bitline", "cim_unit")]
     if mp["mode_switch"]:
         targets.append({"target": "mode_switch", "type": "temporal", "factors": ones,
                         "permutation": ["M", "N", "K"]})
@@ -239,9 +244,6 @@ def linear_problem(p: LinearProblem, design: HyflexDesign) -> tuple[dict, dict, 
          "permutation": ["K", "N", "M"], "split": 0},
         {"target": "column", "type": "spatial", "factors": [f"N={wpr}", "K=1", "M=1"],
          "permutation": ["N", "K", "M"]},
-        # weight-stationary: tokens stream through the cells holding the weights
-        {"target": "cim_unit", "type": "temporal", "factors": [f"M={p.tokens}", "N=1", "K=1"],
-         "permutation": ["M", "N", "K"]},
     ]
     info = {"k": p.k, "n": p.n, "k_padded": k_pad, "n_padded": n_pad, "arrays": arrays_n * arrays_k,
             "arrays_n": arrays_n, "arrays_k": arrays_k}
