@@ -153,6 +153,14 @@ def observations(cmp: Comparison) -> list[str]:
                    "layer run in parallel on their own arrays, one ADC per array)" if max(t) / min(t) < 1.001 else "")
                 + ".")
             break
+    model, n = cmp.models[0], cmp.seq_lens[0]
+    h = cmp.row(HYFLEX, model, n, cmp.reference.get("slc_fraction"))
+    for d in cmp.designs:
+        b = cmp.row(d, model, n)
+        if h and b and d != HYFLEX and not 0.5 < b["area_mm2"] / h["area_mm2"] < 2:
+            out.append(f"{model}: {b['label']} occupies {b['pus']} PUs, {b['area_mm2']:,.0f} mm² "
+                       f"({b['area_mm2'] / h['area_mm2']:.1f}x HyFlexPIM's {h['area_mm2']:,.0f} mm²), "
+                       "which sets its TOPS/mm²; area is PUs used x PU area from the component models.")
     for model in cmp.models:
         rows = [r for r in cmp.rows if r["design"] == HYFLEX and r["model"] == model]
         if rows:
