@@ -65,9 +65,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default="runs/minilm-bench")
     ap.add_argument("--quick", action="store_true", help="tiny-bert, 64 sentences (smoke test)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="no computation: write CSV/PNG from the run's finished evaluations "
+                         "(accuracy_rows.jsonl), e.g. after stopping a sweep that ran out of time")
     a = ap.parse_args(argv)
     from hyflex_plugin.io import atomic_write_json
     from hyflex_plugin.redistribution.experiment import accuracy, redistribute, write_csv
+
+    if a.report_only:
+        rows = [json.loads(x) for x in (Path(a.run) / "accuracy_rows.jsonl").read_text().splitlines() if x]
+        name = "accuracy_quick" if a.quick else "accuracy_minilm"
+        write_csv(rows, RESULTS / f"{name}.csv")
+        plot(rows, RESULTS / f"{name}.png")
+        print(f"{len(rows)} rows -> {RESULTS / name}.csv/.png")
+        return
 
     t0 = time.perf_counter()
     if a.quick:

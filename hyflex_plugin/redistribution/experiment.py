@@ -258,6 +258,14 @@ def accuracy(
         if test is None:
             test = _test_set(cfg, tok)
         t0 = time.perf_counter()
+        if method == "reference" and sel.startswith("float") and f"float_accuracy_{sel[6:]}" in cfg:
+            acc = cfg[f"float_accuracy_{sel[6:]}"]  # measured by redistribute on the same test set
+            row = {"method": method, "selector": sel, "slc_share": sh, "seed": sd, "accuracy": acc,
+                   "sigma": 0.0, "n_test": n_test, "model": model_name, "noise_model": "none",
+                   "importance": "", "eval_s": 0.0, "same_as": "run.yaml"}
+            _append(row)
+            rows.append(row)
+            continue
         if method == "reference":
             if sel.startswith("float"):
                 acc = evaluate(clf, test)
