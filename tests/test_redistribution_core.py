@@ -177,3 +177,12 @@ def test_brute_force_masks_and_restore():
     assert torch.equal(inside[mk], noise.int8_dequant(before)[mk])
     assert not torch.equal(inside[~mk], noise.int8_dequant(before)[~mk])
     assert torch.equal(w.detach(), before)
+
+
+def test_aihwkit_backend_without_package_is_a_clear_error():
+    import importlib.util
+
+    if importlib.util.find_spec("aihwkit") is not None:
+        pytest.skip("aihwkit installed: the optional backend is usable")
+    with pytest.raises(HyflexInputError, match="'aihwkit' package"):
+        noise.AihwkitNoise()
