@@ -10,8 +10,9 @@ Targets: (a) cold < 10 s; (b) < 5 min.
 
 from __future__ import annotations
 
+import ast
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -55,22 +56,30 @@ print({'search_s': time.perf_counter() - t})
 }
 
 
+_PEAK = "\nimport resource as _r\nprint('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss)\n"
+
+
 def run_part(code: str) -> dict:
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env={**__import__("os").environ, "HYFLEX_CACHE_DIR": cache})
+        out = subprocess.run([sys.executable, "-c", code + _PEAK], capture_output=True, text=True,
+                             env={**os.environ, "HYFLEX_CACHE_DIR": cache})
         wall = time.perf_counter() - t
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
-    res = eval(out.stdout.strip().splitlines()[-1])  # a dict printed by our own snippet
+    lines = out.stdout.strip().splitlines()
+    res = ast.literal_eval(next(x for x in reversed(lines) if x.startswith("{")))
     res["process_wall_s"] = wall
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = next(x for x in reversed(lines) if x.startswith("PEAK_RSS_KB "))
+    res["peak_rss_mb"] = int(peak.split()[1]) / 1024  # this part's process only
     return res
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     results = {name: run_part(code) for name, code in PARTS.items()}
+    # the machine is shared: the 1-minute load average says how busy it was (2 cores)
+    results["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
     a, c = results["bert_large_n128"], results["mapper_one_layer"]
     results["ratio_cold_per_layer_to_mapper_one_layer"] = (a["cold_s"] / a["layers"]) / c["search_s"]
     results["targets"] = {"bert_large_cold_s": 10, "sweep_s": 300}
