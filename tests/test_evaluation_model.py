@@ -253,3 +253,23 @@ def test_cli_json(tmp_path):
                              capture_output=True, text=True)
     assert listing.returncode == 0 and "llama-3.2-1b" in listing.stdout
     assert "asadi-dagger.yaml" in listing.stdout
+
+
+def test_cli_table_and_json_file_in_process(tmp_path, capsys):
+    from hyflex_plugin.cli import main
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2, "hidden_size": 64,
+                               "num_attention_heads": 2, "intermediate_size": 128}))
+    out = tmp_path / "deep" / "result.json"
+    assert main(["evaluate", "--model", str(cfg), "--seq-len", "16", "--slc-fraction", "0.25",
+                 "--arch", "all-mlc.yaml", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "TOPS/W" in table and "energy by category" in table and str(out) in table
+    d = json.loads(out.read_text())
+    assert d["arch"] == "HyFlexPIM all-MLC" and d["slc_fraction"] == 0
+    assert not list(out.parent.glob(".*.tmp"))  # written atomically, no leftovers
+    assert d["energy_j"] == pytest.approx(
+        evaluate_model(SMALL, seq_len=16, arch="all-mlc.yaml").energy_j)
+    assert main(["evaluate", "--model", str(cfg), "--slc-fraction", "2"]) == 2
+    assert "--slc-fraction" in capsys.readouterr().err
