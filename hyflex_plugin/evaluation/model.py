@@ -134,7 +134,7 @@ class ModelResult:
 
 
 # ----------------------------------------------------------------------------- linear parts
-def _linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float | None,
+def linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float | None,
                   partition: PartitionFile | None, layer: int,
                   source: str = "--partition") -> list[tuple[int, int, bool]]:
     """(in, out, is_slc) parts of one matrix on the analog path."""
@@ -235,7 +235,7 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
                 design, "digital", attention_params(design, 1, tokens, e.dims["N"], e.dims["K"], pus),
                 search=search, cache=cache)
     else:
-        parts = {e.name: _linear_parts(design, e.name, e.dims["K"], e.dims["N"], share, partition,
+        parts = {e.name: linear_parts(design, e.name, e.dims["K"], e.dims["N"], share, partition,
                                        index, source) for e in linear}
         for plist in parts.values():
             arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)

@@ -82,7 +82,7 @@ def collect_problems(design: HyflexDesign, shape: ModelShape, seq_len: int,
                                                                list[AttentionProblem]]:
     """Distinct linear parts and the two attention matmuls of the model (with counts)."""
     from hyflex_plugin.evaluation.engine import arrays_for_linear
-    from hyflex_plugin.evaluation.model import _linear_parts
+    from hyflex_plugin.evaluation.model import linear_parts
 
     if design.linear_path != "analog":
         raise HyflexInputError("--arch", "linear_path",
@@ -92,7 +92,7 @@ def collect_problems(design: HyflexDesign, shape: ModelShape, seq_len: int,
     for layer in range(shape.n_layers):
         arrays = 0
         for name, k, n in shape.linear_matrices():
-            for pk, pn, slc in _linear_parts(design, name, k, n, share, partition, layer):
+            for pk, pn, slc in linear_parts(design, name, k, n, share, partition, layer):
                 p = linear.setdefault((pk, pn, slc), LinearProblem(pk, pn, slc, seq_len))
                 p.count += 1
                 if name not in p.matrices:
