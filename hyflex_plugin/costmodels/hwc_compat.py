@@ -10,7 +10,11 @@ from __future__ import annotations
 
 
 def reset_model_cache() -> None:
-    """Forget hwcomponents' cached list of installed models (rebuilt lazily)."""
+    """Forget hwcomponents' cached list of installed models if it holds wrapper objects (the
+    faulty state); a healthy cache of model classes is kept, so repeated calls cost nothing."""
     import hwcomponents.find_models as fm
 
+    cached = fm._ALL_ESTIMATORS
+    if cached is not None and all(isinstance(m, type) for m in cached):
+        return
     fm._ALL_ESTIMATORS = None
