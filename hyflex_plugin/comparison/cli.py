@@ -24,7 +24,7 @@ def register(subparsers) -> None:
                     "a report folder (Markdown, PNG plots, CSV) with the paper's claims next to this "
                     "model's values. Defaults: 5 models x N 128..8192 x SLC 5/10/20/50 %. "
                     "Every AccelForge result is cached on disk, so an interrupted sweep resumes; "
-                    "the full default sweep takes tens of minutes with a cold cache on 2 cores.")
+                    "the full default sweep takes minutes with a cold cache on 2 cores.")
     c.add_argument("--model", action="append", metavar="NAME",
                    help="model preset or config.json (repeatable; default: bert-base, bert-large, "
                         "gpt2, llama-3.2-1b, vit-base)")

@@ -59,6 +59,17 @@ def claims_text(claims: list[dict]) -> str:
 
 
 # ----------------------------------------------------------------------------- plots
+def _grid(plt, n: int, w: float, h: float):
+    """Figure with one panel per model, at most 3 per row; unused panels hidden."""
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(w * cols, h * rows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
 def _plots(cmp: Comparison, out: Path) -> None:
     import matplotlib
 
@@ -70,8 +81,8 @@ def _plots(cmp: Comparison, out: Path) -> None:
     n_models = len(cmp.models)
     for fname, metric, title in (("speedup_vs_n.png", "throughput_tops", "throughput speed-up"),
                                  ("energy_efficiency_vs_n.png", "tops_per_w", "energy-efficiency gain")):
-        fig, axes = plt.subplots(1, n_models, figsize=(4.8 * n_models, 3.8), squeeze=False)
-        for ax, model in zip(axes[0], cmp.models):
+        fig, axes = _grid(plt, n_models, 4.8, 3.8)
+        for ax, model in zip(axes, cmp.models):
             for d in others:
                 xs, ys = [], []
                 for n in cmp.seq_lens:
@@ -88,15 +99,15 @@ def _plots(cmp: Comparison, out: Path) -> None:
             ax.set_ylabel(f"HyFlexPIM / baseline ({metric.replace('_', ' ')})")
             ax.set_title(f"{model}: {title} ({slc:.0%} SLC)")
             ax.grid(True, which="both", alpha=0.3)
-        if axes[0][-1].get_legend_handles_labels()[0]:
-            axes[0][-1].legend(fontsize=8)
+        if axes[0].get_legend_handles_labels()[0]:
+            axes[0].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / fname, dpi=110)
         plt.close(fig)
 
     n_ref = cmp.seq_lens[0]
-    fig, axes = plt.subplots(1, n_models, figsize=(5.5 * n_models, 4.2), squeeze=False)
-    for ax, model in zip(axes[0], cmp.models):
+    fig, axes = _grid(plt, n_models, 5.5, 4.2)
+    for ax, model in zip(axes, cmp.models):
         rows = [r for d in cmp.designs if (r := cmp.row(d, model, n_ref, slc))]
         comps = sorted({k for r in rows for k in r["energy_by_component_j"]
                         if any(x["energy_by_component_j"].get(k, 0) > 0 for x in rows)})
@@ -109,7 +120,7 @@ def _plots(cmp: Comparison, out: Path) -> None:
         ax.set_xticks(range(len(rows)), [r["label"] for r in rows], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("energy per inference [mJ]")
         ax.set_title(f"{model}, N = {n_ref}: energy by component")
-    axes[0][-1].legend(fontsize=6, ncol=2)
+    axes[0].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     fig.savefig(out / "energy_breakdown.png", dpi=110)
     plt.close(fig)
