@@ -186,24 +186,23 @@ def _entry_error(path: Path, data, list_key: str, exc: ValidationError) -> Hyfle
     return err
 
 
-def load_published(path: str | Path = PUBLISHED_FILE) -> PublishedDesigns:
-    """Load and validate a published-designs file."""
+def _load(path: str | Path, schema, entries: str):
     path = Path(path)
     data = read_yaml(path)
     try:
-        return PublishedDesigns.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
-        raise _entry_error(path, data, "designs", exc) from exc
+        raise _entry_error(path, data, entries, exc) from exc
+
+
+def load_published(path: str | Path = PUBLISHED_FILE) -> PublishedDesigns:
+    """Load and validate a published-designs file."""
+    return _load(path, PublishedDesigns, "designs")
 
 
 def load_claims(path: str | Path = CLAIMS_FILE) -> PaperClaims:
     """Load and validate the paper-claims file."""
-    path = Path(path)
-    data = read_yaml(path)
-    try:
-        return PaperClaims.model_validate(data)
-    except ValidationError as exc:
-        raise _entry_error(path, data, "claims", exc) from exc
+    return _load(path, PaperClaims, "claims")
 
 
 def normalised(design: PublishedDesign, target: str = "65nm") -> dict[str, float | None]:
