@@ -52,7 +52,8 @@ def plot(rows, path):
                        label=f"{r['selector']} (noise-free)")
     ax.set_xlabel("SLC share of weights per matrix (%)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("all-MiniLM-L6-v2, Rotten Tomatoes, MLC noise sigma = 0.025")
+    sig = max((float(r["sigma"]) for r in rows), default=0.0)
+    ax.set_title(f"all-MiniLM-L6-v2, Rotten Tomatoes, MLC noise sigma = {sig:g}")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     buf = io.BytesIO()
@@ -68,13 +69,20 @@ def main(argv=None):
     ap.add_argument("--report-only", action="store_true",
                     help="no computation: write CSV/PNG from the run's finished evaluations "
                          "(accuracy_rows.jsonl), e.g. after stopping a sweep that ran out of time")
+    ap.add_argument("--sigma", type=float, default=0.025,
+                    help="MLC slice noise; other than 0.025 writes accuracy_minilm_sigma<S>.*")
+    ap.add_argument("--main-only", action="store_true",
+                    help="only the main selectors (gradient; magnitude), no ablation selectors")
     a = ap.parse_args(argv)
     from hyflex_plugin.io import atomic_write_json
     from hyflex_plugin.redistribution.experiment import accuracy, redistribute, write_csv
 
     if a.report_only:
         rows = [json.loads(x) for x in (Path(a.run) / "accuracy_rows.jsonl").read_text().splitlines() if x]
+        rows = [r for r in rows if r["method"] == "reference" or abs(r["sigma"] - a.sigma) < 1e-9]
         name = "accuracy_quick" if a.quick else "accuracy_minilm"
+        if a.sigma != 0.025:
+            name += f"_sigma{a.sigma:g}"
         write_csv(rows, RESULTS / f"{name}.csv")
         plot(rows, RESULTS / f"{name}.png")
         print(f"{len(rows)} rows -> {RESULTS / name}.csv/.png")
@@ -86,9 +94,13 @@ def main(argv=None):
     else:
         run = redistribute("minilm", out=a.run, n_train=2000, n_test=1000, n_calib=256, seq_len=64)
     t1 = time.perf_counter()
-    rows = accuracy(run, seeds=(0, 1, 2))
+    sel = ({"gradient-redistribution": ["gradient"], "brute-force": ["magnitude"]}
+           if a.main_only else None)
+    rows = accuracy(run, seeds=(0, 1, 2), sigma=a.sigma, selectors=sel)
     t2 = time.perf_counter()
     name = "accuracy_quick" if a.quick else "accuracy_minilm"
+    if a.sigma != 0.025:
+        name += f"_sigma{a.sigma:g}"
     write_csv(rows, RESULTS / f"{name}.csv")
     plot(rows, RESULTS / f"{name}.png")
     import yaml
