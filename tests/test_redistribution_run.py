@@ -106,6 +106,10 @@ def test_run_folder_sweep_and_partition(tiny_run, tmp_path):
     slc, mlc = q.weight_counts()
     assert slc == 4 * 64 and mlc == 12 * 64
     assert 0 < q.importance.slc_share <= 1
+    # the paper's last-mini-batch score is stored too and gives a valid (usually other) choice
+    last = make_partition(tiny_run, 0.25, importance="last-batch")
+    lq = last.layer(0).matrix("q")
+    assert len(lq.slc_ranks) == 4 and lq.importance is not None and lq.importance.total > 0
 
 
 def test_cli_partition_and_accuracy(tiny_run, tmp_path, capsys):

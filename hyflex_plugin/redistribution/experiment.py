@@ -21,8 +21,6 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import atomic_write_text, atomic_write_yaml, read_yaml
 from hyflex_plugin.partition.schema import (
