@@ -65,6 +65,9 @@ def test_atomic_write_text_replaces(tmp_path):
     atomic_write_text(p, "two")
     assert p.read_text() == "two"
     assert len(list(p.parent.iterdir())) == 1
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600
 
 
 class _Params(BaseModel):
