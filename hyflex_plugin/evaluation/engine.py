@@ -54,14 +54,16 @@ _SOURCE_HASH: str | None = None
 
 
 def _sources_hash() -> str:
-    """Hash of the cost-model code and data (a model change invalidates the cache)."""
+    """Hash of the cost-model code and data and of this engine (which reads AccelForge's
+    results): a change to either invalidates the cache."""
     global _SOURCE_HASH
     if _SOURCE_HASH is None:
         h = hashlib.sha256(__version__.encode())
-        for p in sorted(_COSTMODEL_DIR.rglob("*")):
-            if p.suffix in (".py", ".yaml") and "hwcomponents_entry" not in p.parts:
-                h.update(p.name.encode())
-                h.update(p.read_bytes())
+        sources = [p for p in sorted(_COSTMODEL_DIR.rglob("*"))
+                   if p.suffix in (".py", ".yaml") and "hwcomponents_entry" not in p.parts]
+        for p in [*sources, Path(__file__).resolve()]:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
         _SOURCE_HASH = h.hexdigest()
     return _SOURCE_HASH
 
