@@ -6,7 +6,6 @@ Nothing is half-written: text and folders are written to a temporary sibling and
 from __future__ import annotations
 
 import contextlib
-import difflib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from typing import Any, Iterator, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from hyflex_plugin.basetypes import did_you_mean
 from hyflex_plugin.errors import HyflexInputError
 
 M = TypeVar("M", bound=BaseModel)
@@ -108,8 +108,7 @@ def validation_error(source: str, exc: ValidationError) -> HyflexInputError:
         loc = tuple(first.get("loc", ()))
         missing = [str(e["loc"][-1]) for e in errs
                    if e.get("type") == "missing" and tuple(e.get("loc", ()))[:-1] == loc[:-1]]
-        close = difflib.get_close_matches(str(loc[-1]) if loc else "", missing, n=1)
-        msg = "unknown field" + (f" (did you mean '{close[0]}'?)" if close else " (misspelled?)")
+        msg = "unknown field" + (did_you_mean(str(loc[-1]) if loc else "", missing) or " (misspelled?)")
         first = {**first, "type": "missing"}  # the input of an unknown field is not shown below
     elif first.get("type") == "missing":
         msg = "required field is missing"

@@ -8,13 +8,13 @@ technology node, SLC share. Copy a file, change a number, run ``hyflex evaluate 
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from hyflex_plugin.basetypes import StrictModel, did_you_mean
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import load_model_yaml, read_yaml
 
@@ -23,36 +23,73 @@ MAPPING_DIR = Path(__file__).resolve().parents[2] / "mappings"
 DEFAULT_ARCH = ARCH_DIR / "hyflexpim.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChipParams(StrictModel):
+    """One chip: how many PUs it holds and how they talk."""
+
+    processing_units: int = Field(ge=1)
+    """Processing units per chip (count; HyFlexPIM maps one transformer layer to one PU)."""
+
+    link_bandwidth: float = Field(gt=0)
+    """Bandwidth of the link between PUs and between chips [bytes/s]."""
 
 
-class ChipParams(_Strict):
-    processing_units: int = Field(ge=1, description="PUs per chip")
-    link_bandwidth: float = Field(gt=0, description="bytes/s between PUs and chips")
+class PUParams(StrictModel):
+    """One processing unit (PU): analog modules, digital modules, SFU and buffer."""
 
-
-class PUParams(_Strict):
     analog_modules: int = Field(ge=0)
+    """Analog RRAM PIM modules per PU (count; 0 = a digital-only design)."""
+
     arrays_per_module: int = Field(ge=1)
+    """RRAM crossbar arrays per analog module (count)."""
+
     digital_modules: int = Field(ge=1)
+    """Digital (NOR-logic) RRAM PIM modules per PU (count)."""
+
     digital_arrays_per_module: int = Field(ge=1)
+    """Digital PIM arrays per digital module (count)."""
+
     sfu_lanes: int = Field(ge=1)
-    buffer_bits: int = Field(ge=1024, description="on-PU buffer size [bits]")
+    """Special-function-unit lanes per PU (elements per SFU cycle; softmax, layer norm, GELU)."""
+
+    buffer_bits: int = Field(ge=1024)
+    """On-PU buffer capacity [bits]."""
 
 
-class AnalogParams(_Strict):
+class AnalogParams(StrictModel):
+    """The analog RRAM crossbar arrays that hold the linear layers' weights."""
+
     rows: int = Field(ge=1)
+    """Word lines per array (count; inputs applied in parallel per cycle)."""
+
     columns: int = Field(ge=1)
+    """Bit lines per array (count of cell columns)."""
+
     slc_bits_per_cell: Literal[1] = 1
+    """Bits stored per cell in single-level-cell (SLC) mode [bits/cell]."""
+
     mlc_bits_per_cell: Literal[1, 2] = 2
+    """Bits stored per cell in multi-level-cell (MLC) mode [bits/cell]."""
+
     adc_bits_mlc: int = Field(ge=4, le=12)
+    """ADC resolution used when reading MLC arrays [bits]."""
+
     adc_bits_slc: int = Field(ge=4, le=12)
+    """ADC resolution used when reading SLC arrays [bits]."""
+
     adc_max_bits: int = Field(ge=4, le=12)
-    adcs_per_array: float = Field(gt=0, description="ADCs per array (fractions: shared ADCs)")
+    """Resolution the ADC is built for (sets its area) [bits]."""
+
+    adcs_per_array: float = Field(gt=0)
+    """ADCs per array (count; a fraction means ADCs shared between arrays)."""
+
     input_bits: int = Field(ge=1)
+    """Activation precision, applied bit-serially with 1-bit drivers [bits]."""
+
     weight_bits: int = Field(ge=1)
-    cycle: float = Field(gt=0, description="analog cycle [s]")
+    """Weight precision, split over cells of ``*_bits_per_cell`` bits [bits]."""
+
+    cycle: float = Field(gt=0)
+    """Duration of one analog read cycle (one input bit over the whole array) [s]."""
 
     @model_validator(mode="after")
     def _check(self) -> "AnalogParams":
@@ -64,33 +101,64 @@ class AnalogParams(_Strict):
         return self
 
 
-class DigitalParams(_Strict):
+class DigitalParams(StrictModel):
+    """The digital (NOR-logic) RRAM PIM arrays that compute attention."""
+
     rows: int = Field(ge=1)
+    """Rows per digital PIM array (count; each row is one parallel compute lane)."""
+
     columns: int = Field(ge=1)
-    clock: float = Field(gt=0, description="[Hz]")
+    """Columns per digital PIM array (count of cells per row)."""
+
+    clock: float = Field(gt=0)
+    """Clock of the digital PIM arrays (one NOR step per cycle) [Hz]."""
+
     op_bits: Literal[4, 8, 16] = 8
+    """Operand precision of the digital MACs [bits]."""
 
 
-class HyflexDesign(_Strict):
+class HyflexDesign(StrictModel):
+    """A design file in ``arch_specs/``: templates, mappings and every user-settable parameter."""
+
     schema_version: Literal[1] = 1
+    """Version of this file format (dimensionless; only 1 exists)."""
+
     name: str
+    """Name of the design, shown in reports (text)."""
+
     description: str = ""
+    """One line saying what the design is (text)."""
+
     citation: str | None = None
-    tech_node: float = Field(ge=7e-9, le=130e-9, description="[m]")
-    templates: dict[Literal["analog", "digital"], str] = Field(
-        description="AccelForge arch+workload templates, relative to arch_specs/")
-    mappings: dict[Literal["analog", "digital"], str] = Field(
-        description="fixed mappings, relative to mappings/")
-    linear_path: Literal["analog", "digital"] = Field(
-        default="analog", description="where linear layers run (digital = digital-PIM-only design)")
-    slc_fraction: float | None = Field(
-        default=None, ge=0, le=1,
-        description="fixed SLC share of this design (all-SLC = 1, all-MLC = 0); "
-                    "null = the share given by the user or the partition file")
+    """Publication the design's parameters come from (text; null = none)."""
+
+    tech_node: float = Field(ge=7e-9, le=130e-9)
+    """Technology node the cost models are scaled to [m]."""
+
+    templates: dict[Literal["analog", "digital"], str]
+    """AccelForge arch+workload templates per path (file paths relative to ``arch_specs/``)."""
+
+    mappings: dict[Literal["analog", "digital"], str]
+    """Fixed mappings per path (file paths relative to ``mappings/``)."""
+
+    linear_path: Literal["analog", "digital"] = "analog"
+    """Where linear layers run (``digital`` = a digital-PIM-only design)."""
+
+    slc_fraction: float | None = Field(default=None, ge=0, le=1)
+    """Fixed SLC share of the weights of this design (fraction 0-1; all-SLC = 1, all-MLC = 0);
+    null = the share given by the user or the partition file."""
+
     chip: ChipParams
+    """The chip (PU count, link)."""
+
     pu: PUParams
+    """One processing unit."""
+
     analog: AnalogParams
+    """The analog crossbar arrays."""
+
     digital: DigitalParams
+    """The digital PIM arrays."""
 
     @property
     def arrays_per_pu(self) -> int:
@@ -122,10 +190,9 @@ def _check_unknown_fields(source: Path, data, model: type[BaseModel], prefix: st
     fields = model.model_fields
     for key, value in data.items():
         if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
             raise HyflexInputError(str(source), f"{prefix}{key}",
-                                   f"unknown field, expected one of {sorted(fields)}{hint}")
+                                   f"unknown field, expected one of {sorted(fields)}"
+                                   + did_you_mean(str(key), fields))
         sub = fields[key].annotation
         if isinstance(sub, type) and issubclass(sub, BaseModel):
             _check_unknown_fields(source, value, sub, f"{prefix}{key}.")

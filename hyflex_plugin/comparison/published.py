@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import read_yaml, validation_error
 from hyflex_plugin.units import parse_tech_node
@@ -40,19 +41,26 @@ METRICS = ("area", "power", "throughput", "energy_efficiency", "area_efficiency"
 PROVENANCE = Literal["A", "T", "B", "C", "derived"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Quantity(_Strict):
+class Quantity(StrictModel):
     """One published number: value in ``unit``, where it comes from."""
 
-    value: float | None = Field(description="as published, in `unit`; null = not available")
-    unit: str = Field(description=f"one of {', '.join(UNITS)}")
+    value: float | None
+    """The number as published, in ``unit``; null = not available (then ``note`` says why)."""
+
+    unit: str
+    """Unit of ``value``: a key of :data:`UNITS` (mm^2, W, TOPS, TOPS/W, TOPS/mm^2, ...)."""
+
     provenance: PROVENANCE
+    """Where the number comes from: A, T, B, C or derived (tags of the project's facts sheet)."""
+
     source: str | None = None
+    """Table, figure or computation the number is taken from (text)."""
+
     note: str | None = None
+    """Remark, required when ``value`` is null (text)."""
+
     verified: bool = True
+    """False = the number could not be checked against its paper inside this project."""
 
     @field_validator("unit")
     @classmethod
@@ -73,28 +81,60 @@ class Quantity(_Strict):
         return None if self.value is None else self.value * UNITS[self.unit][1]
 
 
-class Headline(_Strict):
+class Headline(StrictModel):
     """A relative result a paper reports (e.g. 18.6x vs its own baseline)."""
 
     text: str
+    """What is compared with what (text)."""
+
     value: float
+    """The reported ratio or number, in ``unit``."""
+
     unit: str
+    """Unit of ``value`` (``x`` for a ratio)."""
+
     provenance: PROVENANCE
+    """Where the number comes from (A, T, B, C, derived)."""
 
 
-class PublishedDesign(_Strict):
+class PublishedDesign(StrictModel):
+    """One published PIM design with the numbers its paper reports."""
+
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    """Identifier used on the command line and in reports (lower-case, digits, ``-``, ``_``)."""
+
     name: str
+    """Display name (text)."""
+
     citation: str = Field(min_length=10)
+    """Full reference of the design's paper (text)."""
+
     venue: str
+    """Conference or journal and year (text)."""
+
     doi: str | None = None
-    tech_node: str = Field(description="e.g. '65nm'; one of the nodes hwcomponents.scaling knows")
+    """DOI of the paper (text; null = none known)."""
+
+    tech_node: str
+    """Technology node as published, e.g. ``65nm`` (one of the nodes hwcomponents.scaling knows)."""
+
     tech_node_note: str | None = None
+    """Remark on the node (text)."""
+
     precision: str
-    modelled_by: str | None = Field(default=None, description="arch_specs/ file of the modelled version")
+    """Weight and activation precision as published (text, e.g. ``INT8``)."""
+
+    modelled_by: str | None = None
+    """``arch_specs/`` file of hyflex's modelled version (file name; null = not modelled)."""
+
     scope: str
+    """What the published numbers cover, e.g. one PU or one chip (text)."""
+
     metrics: dict[str, Quantity]
+    """Published numbers by metric name (one of :data:`METRICS`), each with its unit."""
+
     headline: list[Headline] = []
+    """Relative results the paper reports (ratios)."""
 
     @field_validator("tech_node", mode="before")
     @classmethod
@@ -124,17 +164,33 @@ class PublishedDesign(_Strict):
         return parse_tech_node(self.tech_node)
 
 
-class Normalisation(_Strict):
+class Normalisation(StrictModel):
+    """How published numbers are scaled to one technology node."""
+
     target_tech_node: str
+    """Node every design is scaled to, e.g. ``65nm``."""
+
     method: Literal["hwcomponents.scaling"]
+    """Scaling rules used (only hwcomponents.scaling)."""
+
     source: str
+    """Reference of the scaling rules (text)."""
+
     note: str | None = None
+    """Remark on the validity of the normalisation (text)."""
 
 
-class PublishedDesigns(_Strict):
+class PublishedDesigns(StrictModel):
+    """``data/published_designs.yaml``: the published designs and their normalisation."""
+
     schema_version: Literal[1] = 1
+    """Version of this file format (only 1 exists)."""
+
     normalisation: Normalisation
+    """The one normalisation of the comparison."""
+
     designs: list[PublishedDesign]
+    """The designs, keys unique."""
 
     @model_validator(mode="after")
     def _unique(self) -> "PublishedDesigns":
@@ -151,25 +207,57 @@ class PublishedDesigns(_Strict):
         raise KeyError(key)
 
 
-class Claim(_Strict):
+class Claim(StrictModel):
+    """One relative claim of the HyFlexPIM paper, to be put next to the model's value."""
+
     key: str
+    """Identifier of the claim (text)."""
+
     name: str
+    """What the claim compares (text)."""
+
     paper: float = Field(gt=0)
+    """The paper's value (ratio HyFlexPIM / baseline, dimensionless)."""
+
     paper_range: tuple[float, float] | None = None
+    """Range the paper gives (ratios, dimensionless; null = a single value)."""
+
     provenance: str
+    """Where in the paper the claim is made (text)."""
+
     metric: Literal["throughput", "energy_efficiency"]
+    """Ratio of throughput [ops/s] or of energy efficiency [ops/J]."""
+
     scope: Literal["end_to_end", "linear"]
-    baseline: str | None = Field(description="modelled baseline key, null = published only")
-    seq_len: int | None = Field(default=None, ge=1, description="null = best over the N run")
+    """Whole model or the linear layers only."""
+
+    baseline: str | None
+    """Key of the modelled baseline design; null = the baseline is published only."""
+
+    seq_len: int | None = Field(default=None, ge=1)
+    """Sequence length the claim is reported at [tokens]; null = best over the N run."""
+
     drivers: str
+    """The assumptions that move the model's ratio most (text)."""
 
 
-class PaperClaims(_Strict):
+class PaperClaims(StrictModel):
+    """``data/paper_claims.yaml``: the paper's comparison claims."""
+
     schema_version: Literal[1] = 1
+    """Version of this file format (only 1 exists)."""
+
     reference_model: str
+    """Model the claims are checked on (preset name)."""
+
     hyflex_slc_fraction: float = Field(ge=0, le=1)
+    """SLC share of HyFlexPIM's weights used for the claims (fraction 0-1)."""
+
     agreement_tolerance: float = Field(gt=0, lt=1)
+    """Largest |model / paper - 1| reported as "agrees" (fraction)."""
+
     claims: list[Claim]
+    """The claims."""
 
 
 def _entry_error(path: Path, data, list_key: str, exc: ValidationError) -> HyflexInputError:

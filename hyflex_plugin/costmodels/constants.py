@@ -6,26 +6,41 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.io import load_model_yaml
 
 DATA_FILE = Path(__file__).parent / "data" / "hyflexpim_65nm.yaml"
 
 
-class Constant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Constant(StrictModel):
+    """One cost-model constant with its unit and where it comes from."""
+
     value: float
+    """The number, in ``unit`` (SI)."""
+
     unit: str = Field(min_length=1)
+    """Unit of ``value`` (SI, e.g. J, m^2, s; ``1`` for dimensionless)."""
+
     source: str = Field(min_length=3)
+    """Paper, table or derivation the value comes from (text)."""
+
     note: str | None = None
+    """Remark (text)."""
+
     tuned_against: str | None = None
+    """The published absolute figure the value was tuned to match (text; null = not tuned)."""
 
 
-class ConstantsFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConstantsFile(StrictModel):
+    """``data/hyflexpim_65nm.yaml``: every cost-model constant."""
+
     schema_version: Literal[1]
+    """Version of this file format (only 1 exists)."""
+
     constants: dict[str, Constant]
+    """The constants by name."""
 
 
 @lru_cache(maxsize=None)

@@ -15,7 +15,6 @@ hwcomponents finds these classes through the tiny ``hwcomponents-hyflex`` distri
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 
@@ -28,6 +27,7 @@ from hwcomponents.scaling import (
     tech_node_throughput,
 )
 
+from hyflex_plugin.basetypes import closest_name, did_you_mean
 from hyflex_plugin.costmodels.constants import const, const_int
 from hyflex_plugin.errors import HyflexInputError
 
@@ -93,11 +93,7 @@ def likely_misspelling(key: str, accepted: list[str]) -> str | None:
     """The accepted attribute ``key`` most likely misspells, or None."""
     if key in accepted or key in ENGINE_ATTRIBUTES:
         return None
-    for a in accepted:
-        if a.lower() == key.lower():
-            return a
-    close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.8)
-    return close[0] if close else None
+    return closest_name(key, accepted, cutoff=0.8)
 
 
 class _MisspelledAttributes(frozenset):
@@ -720,8 +716,7 @@ def create(component: str, **attributes) -> _HyflexModel:
             by_name[n.lower()] = cls
     cls = by_name.get(component.lower())
     if cls is None:
-        close = difflib.get_close_matches(component.lower(), list(by_name), n=3)
         raise HyflexInputError(None, "component", f"unknown component {component!r}; "
                                f"accepted: {sorted(c.__name__ for c in classes.values())}"
-                               + (f" (did you mean {close[0]!r}?)" if close else ""))
+                               + did_you_mean(component.lower(), by_name))
     return cls(**attributes)  # an unknown attribute raises, naming it and the accepted ones

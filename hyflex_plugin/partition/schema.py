@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import atomic_write_yaml, load_model_yaml
 
@@ -26,29 +27,45 @@ SCHEMA_VERSION = 1
 MatrixName = Literal["q", "k", "v", "attn_out", "ffn1", "ffn2", "ffn_gate"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ImportanceSummary(_Strict):
+class ImportanceSummary(StrictModel):
     """Summary of the per-rank importance |dL/dsigma_i| of one matrix (dimensionless)."""
 
     total: float = Field(ge=0)
+    """Sum of |dL/dsigma_i| over the matrix's rank components (dimensionless)."""
+
     max: float = Field(ge=0)
+    """Largest |dL/dsigma_i| (dimensionless)."""
+
     mean: float = Field(ge=0)
-    slc_share: float = Field(ge=0, le=1, description="share of total importance held by SLC ranks")
+    """Mean |dL/dsigma_i| (dimensionless)."""
+
+    slc_share: float = Field(ge=0, le=1)
+    """Share of ``total`` held by the SLC rank components (fraction 0-1)."""
 
 
-class MatrixPartition(_Strict):
+class MatrixPartition(StrictModel):
+    """How one weight matrix is split between SLC and MLC arrays."""
+
     name: MatrixName
-    shape: tuple[int, int] = Field(description="(out_features, in_features) of the dense weight")
+    """Which matrix of the block (q, k, v, attn_out, ffn1, ffn2, ffn_gate)."""
+
+    shape: tuple[int, int]
+    """(out_features, in_features) of the dense weight [weights]."""
+
     decomposition: Literal["svd", "dense"] = "svd"
-    rank: int | None = Field(default=None, ge=1, description="SVD rank r (svd only)")
-    slc_ranks: list[int] = Field(default_factory=list, description="rank indices stored in SLC")
-    slc_weight_fraction: float | None = Field(
-        default=None, ge=0, le=1, description="share of weights in SLC (dense only)"
-    )
+    """``svd``: stored as sigma V^T and U; ``dense``: stored as W."""
+
+    rank: int | None = Field(default=None, ge=1)
+    """SVD rank r [rank components] (svd only)."""
+
+    slc_ranks: list[int] = Field(default_factory=list)
+    """Indices (0-based) of the rank components stored in SLC (svd only)."""
+
+    slc_weight_fraction: float | None = Field(default=None, ge=0, le=1)
+    """Share of the weights stored in SLC (fraction 0-1; dense only)."""
+
     importance: ImportanceSummary | None = None
+    """Summary of the rank components' importance (null = not measured)."""
 
     @model_validator(mode="after")
     def _check(self) -> "MatrixPartition":
@@ -92,38 +109,74 @@ class MatrixPartition(_Strict):
         return slc / (slc + mlc) if slc + mlc else 0.0
 
 
-class LayerPartition(_Strict):
-    index: int = Field(ge=0, description="transformer block index, 0-based")
+class LayerPartition(StrictModel):
+    """The partitions of the matrices of one transformer block."""
+
+    index: int = Field(ge=0)
+    """Transformer block index (0-based)."""
+
     matrices: list[MatrixPartition]
+    """One entry per matrix of the block."""
 
     def matrix(self, name: str) -> MatrixPartition | None:
         return next((m for m in self.matrices if m.name == name), None)
 
 
-class ModelInfo(_Strict):
+class ModelInfo(StrictModel):
+    """The transformer the partition was made for (checked against the evaluated model)."""
+
     name: str
-    source: str | None = Field(default=None, description="path or preset the model came from")
+    """Model name (text)."""
+
+    source: str | None = None
+    """Path or preset the model came from (text)."""
+
     n_layers: int = Field(ge=1)
+    """Transformer blocks (count)."""
+
     hidden_size: int = Field(ge=1)
+    """Model width [features]."""
+
     num_heads: int = Field(ge=1)
+    """Attention heads (count)."""
+
     num_kv_heads: int | None = Field(default=None, ge=1)
+    """Key/value heads for grouped-query attention (count; null = ``num_heads``)."""
+
     intermediate_size: int = Field(ge=1)
+    """Width of the feed-forward hidden layer [features]."""
 
 
-class PartitionFile(_Strict):
+class PartitionFile(StrictModel):
+    """A partition file: which rank components of every matrix go to SLC."""
+
     schema_version: Literal[1] = SCHEMA_VERSION
+    """Version of this file format (only 1 exists)."""
+
     model: ModelInfo
+    """The model the partition was made for."""
+
     method: Literal["gradient-redistribution", "brute-force", "uniform"]
+    """How the partition was made."""
+
     selector: Literal["gradient", "magnitude", "singular-value", "random", "uniform"]
-    slc_fraction: float = Field(ge=0, le=1, description="requested SLC share per matrix (0-1)")
-    rank_rule: str = Field(default="hard-threshold", description="how the SVD rank was chosen")
-    packing: Literal["slc-contiguous"] = Field(
-        default="slc-contiguous",
-        description="SLC rank components are permuted to the front: whole rows of sigma V^T "
-        "and whole columns of U, so SLC and MLC parts occupy separate arrays",
-    )
+    """Which score chose the SLC rank components."""
+
+    slc_fraction: float = Field(ge=0, le=1)
+    """Requested SLC share per matrix (fraction 0-1)."""
+
+    rank_rule: str = "hard-threshold"
+    """How the SVD rank was chosen (text)."""
+
+    packing: Literal["slc-contiguous"] = "slc-contiguous"
+    """SLC rank components are permuted to the front: whole rows of sigma V^T and whole
+    columns of U, so SLC and MLC parts occupy separate arrays."""
+
     created_by: str | None = None
+    """Program and version that wrote the file (text)."""
+
     layers: list[LayerPartition]
+    """One entry per transformer block."""
 
     @model_validator(mode="after")
     def _check_layers(self) -> "PartitionFile":

@@ -15,22 +15,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
 
 
-class ModelShape(BaseModel):
+class ModelShape(StrictModel):
     """Shape of a transformer (encoder or decoder stack)."""
 
-    model_config = ConfigDict(extra="forbid")
     name: str
+    """Model name (text)."""
+
     n_layers: int = Field(ge=1)
+    """Transformer blocks (count)."""
+
     hidden_size: int = Field(ge=1)
+    """Model width [features]."""
+
     num_heads: int = Field(ge=1)
-    num_kv_heads: int | None = Field(default=None, ge=1, description="GQA key/value heads")
+    """Attention (query) heads (count)."""
+
+    num_kv_heads: int | None = Field(default=None, ge=1)
+    """Key/value heads for grouped-query attention (count; null = ``num_heads``)."""
+
     intermediate_size: int = Field(ge=1)
-    gated_ffn: bool = Field(default=False, description="Llama-style gate projection")
+    """Width of the feed-forward hidden layer [features]."""
+
+    gated_ffn: bool = False
+    """True = Llama-style FFN with a gate projection (``ffn_gate``)."""
 
     @model_validator(mode="after")
     def _check(self) -> "ModelShape":
