@@ -38,7 +38,7 @@ def plot(rows, path):
         pts = {}
         for r in rows:
             if (r["method"], r["selector"]) == (method, sel):
-                pts.setdefault(float(r["slc_share"]), []).append(float(r["accuracy"]))
+                pts.setdefault(float(r.get("slc_fraction", r.get("slc_share"))), []).append(float(r["accuracy"]))
         xs = sorted(pts)
         m = np.array([np.mean(pts[x]) for x in xs]) * 100
         s = np.array([np.std(pts[x]) for x in xs]) * 100

@@ -115,7 +115,7 @@ def test_slc_components_get_no_noise_mlc_do():
     slc = [0, 3, 7]
     with selection.noisy_svd(torch.nn.ModuleDict({"layer": torch.nn.ModuleDict({"0": torch.nn.ModuleDict(
             {"attention": torch.nn.ModuleDict({"self": torch.nn.ModuleDict({"query": lin})})})})}),
-            {"layer.0.attention.self.query": slc}, sigma=0.05, seed=3):
+            {"layer.0.attention.self.query": slc}, noise.PaperSliceNoise(0.05), seed=3):
         Un, SVn = lin.override
     Uq, SVq = noise.int8_dequant(U.detach()), noise.int8_dequant(SVt.detach())
     mlc = [i for i in range(16) if i not in slc]
@@ -172,7 +172,7 @@ def test_brute_force_masks_and_restore():
     wa = w.detach().abs()
     assert float(wa[mk].min()) >= float(wa[~mk].max())
     before = w.detach().clone()
-    with selection.noisy_dense(m, masks, sigma=0.05, seed=0):
+    with selection.noisy_dense(m, masks, noise.PaperSliceNoise(0.05), seed=0):
         inside = w.detach().clone()
     assert torch.equal(inside[mk], noise.int8_dequant(before)[mk])
     assert not torch.equal(inside[~mk], noise.int8_dequant(before)[~mk])
@@ -186,3 +186,5 @@ def test_aihwkit_backend_without_package_is_a_clear_error():
         pytest.skip("aihwkit installed: the optional backend is usable")
     with pytest.raises(HyflexInputError, match="'aihwkit' package"):
         noise.AihwkitNoise()
+    with pytest.raises(HyflexInputError, match="'aihwkit' package"):
+        noise.make_noise_model("aihwkit")

@@ -80,12 +80,12 @@ def test_run_folder_sweep_and_partition(tiny_run, tmp_path):
                     out_csv=csv_path)
     with open(csv_path) as fh:
         table = list(csv.DictReader(fh))
-    assert list(table[0])[:5] == ["method", "selector", "slc_share", "seed", "accuracy"]
+    assert list(table[0])[:5] == ["method", "selector", "slc_fraction", "seed", "accuracy"]
     assert len(table) == 4 + 2 * 2 * 2
-    by = {(r["method"], r["slc_share"], r["seed"]): float(r["accuracy"]) for r in table}
+    by = {(r["method"], r["slc_fraction"], r["seed"]): float(r["accuracy"]) for r in table}
     ref = {r["selector"]: float(r["accuracy"]) for r in table if r["method"] == "reference"}
     assert by[("gradient-redistribution", "1.0", "0")] == ref["int8-svd"]  # copied (same_as)
-    assert [r["same_as"] for r in table if r["slc_share"] == "1.0" and r["method"] != "reference"][0] \
+    assert [r["same_as"] for r in table if r["slc_fraction"] == "1.0" and r["method"] != "reference"][0] \
         == "reference/int8-svd/1.0/0"
     # evaluated for real (no reference rows to copy): 100 % SLC is the noise-free INT8 model
     real = accuracy(tiny_run, shares=[1.0], seeds=[3], sigma=0.7, references=False,
@@ -139,7 +139,7 @@ def test_bad_inputs_name_what_is_wrong(tmp_path):
     assert len(sp.train) == 5 and {lab for _, lab in sp.train + sp.test} <= {0, 1}
     with pytest.raises(HyflexInputError, match="run.yaml"):
         accuracy(tmp_path)
-    with pytest.raises(HyflexInputError, match="slc_share"):
+    with pytest.raises(HyflexInputError, match="slc_fraction"):
         make_partition(tmp_path, 1.5)
 
 

@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import argparse
+
 from hyflex_plugin.errors import HyflexInputError
 
 
 def _floats(text: str, option: str) -> list[float]:
-    """'0,5,10%' (a % anywhere: all values are percent) or '0,0.05' (fractions) -> fractions."""
+    """'0,5,10%' (a % anywhere: all values are percent) or '0,0.05' (fractions) -> fractions.
+
+    >>> _floats("0,5,10%", "--shares")
+    [0.0, 0.05, 0.1]
+    """
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise HyflexInputError(option, "value", f"expected numbers separated by commas, got {text!r}")
     pct = any(p.endswith("%") for p in parts)
     out = []
     for p in parts:
@@ -20,9 +28,44 @@ def _floats(text: str, option: str) -> list[float]:
     return out
 
 
-def _share(text: str, option: str) -> float:
-    (v,) = _floats(text, option) or [None]
-    return v
+def _one_fraction(text: str, option: str) -> float:
+    """One SLC fraction, '0.1' or '10%'.
+
+    >>> _one_fraction("10%", "--slc-fraction")
+    0.1
+    """
+    vals = _floats(text, option)
+    if len(vals) != 1:
+        raise HyflexInputError(option, "slc_fraction",
+                               f"expected one value (a fraction 0.1 or a percent 10%), got {text!r}")
+    return vals[0]
+
+
+def _ints(text: str, option: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything that is not a whole number is an error.
+
+    >>> _ints("0, 1,2", "--seeds")
+    [0, 1, 2]
+    """
+    out = []
+    for p in (p.strip() for p in str(text).split(",")):
+        if not p:
+            continue
+        try:
+            out.append(int(p))
+        except ValueError:
+            raise HyflexInputError(option, "value", f"expected whole numbers separated by commas, got {p!r}") from None
+    if not out:
+        raise HyflexInputError(option, "value", f"expected whole numbers separated by commas, got {text!r}")
+    return out
+
+
+class _NamedOption(argparse.Action):
+    """Store the value and the option string the user typed (errors name that spelling)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_option", option_string)
 
 
 def cmd_redistribute(args) -> int:
@@ -31,7 +74,7 @@ def cmd_redistribute(args) -> int:
     run = redistribute(model=args.model, dataset=args.dataset, out=args.out, epochs=args.epochs,
                        n_train=args.n_train, n_test=args.n_test, n_calib=args.n_calib,
                        seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
-                       seed=args.seed, rank=args.rank, test_file=args.test_file)
+                       seed=args.seed, rank=args.rank, test_file=args.test_file, force=args.force)
     import yaml
 
     cfg = yaml.safe_load((run / "run.yaml").read_text())
@@ -46,7 +89,7 @@ def cmd_accuracy(args) -> int:
     from hyflex_plugin.redistribution.noise import MLC_SIGMA, sigma_from_bit_error_rate
 
     shares = _floats(args.shares, "--shares")
-    seeds = [int(s) for s in _floats(args.seeds, "--seeds")]
+    seeds = _ints(args.seeds, "--seeds")
     selectors = {"gradient-redistribution": [s for s in args.svd_selectors.split(",") if s],
                  "brute-force": [s for s in args.dense_selectors.split(",") if s]}
     sigma = sigma_from_bit_error_rate(args.ber) if args.ber is not None else (
@@ -58,7 +101,7 @@ def cmd_accuracy(args) -> int:
 
     agg = defaultdict(list)
     for r in rows:
-        agg[(r["method"], r["selector"], r["slc_share"])].append(r["accuracy"])
+        agg[(r["method"], r["selector"], r["slc_fraction"])].append(r["accuracy"])
     print(f"{'method':<24} {'selector':<15} {'SLC %':>6} {'accuracy %':>11} {'spread':>7}")
     for (m, s, sh), v in agg.items():
         mean = sum(v) / len(v)
@@ -71,8 +114,10 @@ def cmd_accuracy(args) -> int:
 def cmd_partition(args) -> int:
     from hyflex_plugin.redistribution.experiment import make_partition
 
-    pf = make_partition(args.run, slc_share=_share(args.slc_share, "--slc-share"),
-                        selector=args.selector, out=args.out, importance=args.importance)
+    option = getattr(args, "slc_fraction_option", None) or "--slc-fraction"
+    pf = make_partition(args.run, slc_fraction=_one_fraction(args.slc_fraction, option),
+                        selector=args.selector, out=args.out, importance=args.importance,
+                        option=option)
     slc = mlc = 0
     for layer in pf.layers:
         for m in layer.matrices:
@@ -104,6 +149,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rank", default="hard-threshold",
                    help="'hard-threshold' (floor(MN/(M+N))), 'full', an integer rank or an energy fraction")
+    p.add_argument("--force", action="store_true",
+                   help="reuse --out even if it was made with other arguments: recompute the affected steps")
     p.set_defaults(func=cmd_redistribute)
 
     a = subparsers.add_parser("accuracy", help="accuracy vs SLC share under MLC noise (from a run)",
@@ -126,7 +173,9 @@ def register(subparsers) -> None:
     q = subparsers.add_parser("partition", help="write the partition file (SLC rank components)",
                               description="Partition file for `hyflex evaluate --partition`.")
     q.add_argument("run", help="run folder written by `hyflex redistribute`")
-    q.add_argument("--slc-share", default="0.1", help="fraction (0.1) or percent (10%%)")
+    q.add_argument("--slc-fraction", "--slc-share", dest="slc_fraction", default="0.1",
+                   action=_NamedOption,
+                   help="SLC fraction: 0.1 or 10%% (--slc-share is an alias)")
     q.add_argument("--selector", default="gradient", choices=["gradient", "singular-value", "magnitude", "random"])
     q.add_argument("--importance", default="accumulated", choices=["accumulated", "last-batch"])
     q.add_argument("--out", required=True, help="partition YAML to write")

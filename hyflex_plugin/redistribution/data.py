@@ -77,6 +77,26 @@ def _rows(reader, source: str, text_col: str, label_col: str) -> list[tuple[str,
     return [(r[text_col], r[label_col]) for r in reader]
 
 
+def _label_map(labels: list[str], source: str, label_col: str) -> dict[str, int]:
+    """Class index per label: integer labels 0..K-1 keep their value, names get 0..K-1 in sorted
+    order. A numeric label that is not a whole number (0.73: a regression target) is an error."""
+    numeric = {}
+    for lab in labels:
+        try:
+            v = float(lab)
+        except ValueError:
+            continue
+        if not v.is_integer():
+            raise HyflexInputError(
+                source, label_col,
+                f"label {lab!r} is not a whole number: expected class labels (integers 0..K-1 or "
+                "names), not a continuous score")
+        numeric[lab] = int(v)
+    if len(numeric) == len(labels) and sorted(numeric.values()) == list(range(len(labels))):
+        return numeric
+    return {lab: i for i, lab in enumerate(labels)}
+
+
 def load_table(path: str | Path, text_col: str | None = None, label_col: str = "label"):
     """Labelled sentences from a GLUE-style TSV (SST-2: ``sentence``/``label``) or a CSV
     (``text``/``label``). Labels are integers or strings (mapped to 0..K-1 in sorted order)."""
@@ -91,12 +111,7 @@ def load_table(path: str | Path, text_col: str | None = None, label_col: str = "
     if not rows:
         raise HyflexInputError(str(path), None, "no rows")
     labels = sorted({lab for _, lab in rows})
-    try:
-        lab_map = {lab: int(lab) for lab in labels}
-        if sorted(lab_map.values()) != list(range(len(labels))):
-            raise ValueError
-    except ValueError:
-        lab_map = {lab: i for i, lab in enumerate(labels)}
+    lab_map = _label_map(labels, str(path), label_col)
     return [(t, lab_map[lab]) for t, lab in rows]
 
 

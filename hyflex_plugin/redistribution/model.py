@@ -54,8 +54,11 @@ def resolve_source(source: str | Path) -> tuple[str, Path | None]:
 class SentenceClassifier(nn.Module):
     """Encoder -> masked mean pooling -> dropout -> dense head (stays dense, not decomposed)."""
 
-    def __init__(self, encoder: nn.Module, hidden_size: int, n_labels: int, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, hidden_size: int, n_labels: int, dropout: float = 0.1,
+                 pad_id: int = 0):
         super().__init__()
+        self.pad_id = pad_id
+        """Token id used to pad a batch (the tokenizer's pad id; masked out by attention)."""
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, n_labels)
@@ -67,9 +70,19 @@ class SentenceClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
+def _load_encoder(folder: Path):
+    """The encoder without the pooler (mean pooling is used instead; the pooler is never run)."""
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
+    except TypeError:  # a model class without a pooler option
+        return AutoModel.from_pretrained(str(folder), local_files_only=True)
+
+
 def build_classifier(source: str | Path, n_labels: int = 2, seed: int = 0):
     """(model, tokenizer, info) where info describes the encoder for the partition file."""
-    from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     kind, folder = resolve_source(source)
     torch.manual_seed(seed)
@@ -81,12 +94,13 @@ def build_classifier(source: str | Path, n_labels: int = 2, seed: int = 0):
     else:
         try:
             tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
+            encoder = _load_encoder(folder)
         except (OSError, ValueError) as exc:
             raise HyflexInputError(str(folder), None, f"cannot load model: {exc}") from exc
         cfg = encoder.config
         name = "all-MiniLM-L6-v2" if kind == "minilm" else getattr(cfg, "_name_or_path", "") or folder.name
-    model = SentenceClassifier(encoder, cfg.hidden_size, n_labels)
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
+    model = SentenceClassifier(encoder, cfg.hidden_size, n_labels, pad_id=pad_id)
     info = {
         "name": name,
         "source": str(source),
@@ -105,7 +119,8 @@ def encode(tokenizer, sentences: list[tuple[str, int]], seq_len: int) -> list[tu
     return [(i, lab) for i, (_, lab) in zip(ids, sentences)]
 
 
-def collate(items: list[tuple[list[int], int]], pad_id: int = 0):
+def collate(items: list[tuple[list[int], int]], pad_id: int):
+    """(ids, attention mask, labels) tensors of one batch, padded with ``pad_id``."""
     n = max(len(i) for i, _ in items)
     ids = torch.full((len(items), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(items), n), dtype=torch.long)
@@ -116,18 +131,21 @@ def collate(items: list[tuple[list[int], int]], pad_id: int = 0):
     return ids, mask, labels
 
 
-def length_batches(data, batch_size: int):
-    """Batches of similar length (fast inference with little padding); order is fixed."""
-    order = sorted(range(len(data)), key=lambda k: (len(data[k][0]), k))
-    return [[data[k] for k in order[s:s + batch_size]] for s in range(0, len(order), batch_size)]
-
-
 @torch.no_grad()
+def predictions(model: nn.Module, data, batch_size: int = 64) -> list[int]:
+    """Per-sentence correctness (1/0) on encoded ``data``, in the order of ``data``."""
+    model.eval()
+    order = sorted(range(len(data)), key=lambda k: (len(data[k][0]), k))
+    out = [0] * len(data)
+    for s in range(0, len(order), batch_size):
+        idx = order[s:s + batch_size]
+        ids, mask, labels = collate([data[k] for k in idx], model.pad_id)
+        ok = (model(ids, mask).argmax(-1) == labels).tolist()
+        for k, v in zip(idx, ok):
+            out[k] = int(v)
+    return out
+
+
 def evaluate(model: nn.Module, data, batch_size: int = 64) -> float:
     """Accuracy (0-1) on encoded ``data``."""
-    model.eval()
-    correct = 0
-    for batch in length_batches(data, batch_size):
-        ids, mask, labels = collate(batch)
-        correct += int((model(ids, mask).argmax(-1) == labels).sum())
-    return correct / max(1, len(data))
+    return sum(predictions(model, data, batch_size)) / max(1, len(data))

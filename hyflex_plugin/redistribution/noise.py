@@ -12,29 +12,36 @@ Constants of the noise model live in :data:`NOISE_DEFAULTS` (the one place for t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
 from hyflex_plugin.errors import HyflexInputError
 
-#: Noise constants (value, unit, source).
+#: Noise constants (value, unit, source): the one place for them. The noise models' dataclass
+#: defaults and the INT8 code range read their values from here.
 NOISE_DEFAULTS = {
     "mlc_sigma": {
         "value": 0.025, "unit": "1 (relative std of a 2-bit slice)",
         "source": "HyFlexPIM ISCA 2025 authors' noise model (facts sheet section 4, step 6)",
     },
-    "int8_levels": {"value": 127, "unit": "codes", "source": "signed INT8, symmetric"},
-    "slice_bits": {"value": 2, "unit": "bits per MLC cell", "source": "paper: 2-bit MLC RRAM"},
+    "int8_levels": {"value": 127, "unit": "codes (largest |code|)", "source": "signed INT8, symmetric"},
+    "aihwkit_t_inference": {
+        "value": 1.0, "unit": "s (time since programming)",
+        "source": "our choice: read 1 s after programming (aihwkit's t_inference)",
+    },
 }
 MLC_SIGMA = NOISE_DEFAULTS["mlc_sigma"]["value"]
+INT8_LEVELS = NOISE_DEFAULTS["int8_levels"]["value"]
 SLICE_WEIGHTS = (64, 16, 4, 1)  # place value of slices 3 (top, signed) .. 0
 
 
 def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, float]:
     """Signed INT8 codes (int64 tensor in [-127, 127]) and the scale (value per code).
 
-    Scale = second-largest |w| / 127 (the largest value is clipped), as in the authors' code.
+    Scale = second-largest |w| / 127 (``INT8_LEVELS``) (the largest value is clipped), as in the authors' code.
     """
     a = w.detach().abs().flatten()
     if a.numel() >= 2:
@@ -43,8 +50,8 @@ def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, float]:
         clip = float(a.max()) if a.numel() else 0.0
     if clip == 0.0:
         clip = float(a.max()) if a.numel() and float(a.max()) > 0 else 1.0
-    scale = clip / 127.0
-    q = torch.clamp(torch.round(w.detach() / scale), -127, 127).to(torch.int64)
+    scale = clip / INT8_LEVELS
+    q = torch.clamp(torch.round(w.detach() / scale), -INT8_LEVELS, INT8_LEVELS).to(torch.int64)
     return q, scale
 
 
@@ -103,43 +110,106 @@ def noisy_int8(
 
 
 def int8_dequant(w: torch.Tensor) -> torch.Tensor:
+    """``w`` rounded to its INT8 codes and scaled back (the noise-free stored value)."""
     q, scale = quantize_int8(w)
     return (q.to(torch.float32) * scale).to(w.dtype)
 
 
-class AihwkitNoise:
-    """Second noise model: IBM aihwkit's RRAM programming-noise/drift model (optional).
+@runtime_checkable
+class NoiseModel(Protocol):
+    """What the selection code needs from a noise model (one interface for all of them).
 
-    Needs the ``aihwkit`` package. Its wheels are compiled against one torch release; see
-    docs/redistribution.md for why it is not a required dependency here.
+    ``apply(w, mlc_mask, generator)`` returns the weights as read back from the array: INT8
+    everywhere, plus the model's noise where ``mlc_mask`` (broadcast against ``w``) is True.
+    All randomness comes from ``generator``, so one seed gives one draw.
     """
 
-    def __init__(self, t_inference_s: float = 1.0):
-        try:
-            from aihwkit.inference.noise.reram import ReRamWan2022NoiseModel
-        except Exception as exc:  # ImportError or a binary mismatch with torch
-            raise HyflexInputError(
-                "--noise-model", "aihwkit",
-                "the 'aihwkit' package is needed for this noise model and could not be imported "
-                f"({type(exc).__name__}: {exc}); install an aihwkit build that matches your torch, "
-                "or use --noise-model paper",
-            ) from exc
-        self.model = ReRamWan2022NoiseModel()
-        self.t_inference_s = t_inference_s
+    name: str
 
-    def apply(self, w: torch.Tensor, mlc_mask: torch.Tensor, generator=None) -> torch.Tensor:
-        """Programming noise + drift on MLC entries (relative to the tensor's max |w|)."""
-        wmax = w.abs().max().clamp_min(1e-12)
-        gmax = float(self.model.g_max)
-        g = (w.abs() / wmax) * gmax  # |w| mapped to conductance (uS), sign by a differential pair
-        prog = self.model.apply_programming_noise_to_conductance(g.float())
-        drift = self.model.apply_drift_noise_to_conductance(g.float(), prog, self.t_inference_s)
-        noisy = torch.sign(w) * drift.clamp_min(0) / gmax * wmax
+    def apply(self, w: torch.Tensor, mlc_mask: torch.Tensor,
+              generator: torch.Generator | None) -> torch.Tensor:
+        """Noisy read-back of ``w`` (same shape and dtype)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PaperSliceNoise:
+    """The paper's model: INT8, four 2-bit slices, each MLC slice x (1 + sigma * N(0, 1))."""
+
+    sigma: float = MLC_SIGMA
+    """Relative standard deviation of one 2-bit slice (1); 0 gives the noise-free INT8 model."""
+    name: str = "paper"
+
+    def __post_init__(self):
+        if not self.sigma >= 0:
+            raise HyflexInputError("--sigma", "sigma", f"must be >= 0, got {self.sigma}")
+
+    def apply(self, w, mlc_mask, generator):
+        """Slice noise on the MLC entries of ``w``; SLC entries exact INT8."""
+        return noisy_int8(w, mlc_mask, generator, self.sigma)
+
+
+def _import_aihwkit_model():
+    try:
+        from aihwkit.inference.noise.reram import ReRamWan2022NoiseModel
+    except Exception as exc:  # ImportError or a binary mismatch with torch
+        raise HyflexInputError(
+            "--noise-model", "aihwkit",
+            "the 'aihwkit' package is needed for this noise model and could not be imported "
+            f"({type(exc).__name__}: {exc}); install an aihwkit build that matches your torch, "
+            "or use --noise-model paper",
+        ) from exc
+    return ReRamWan2022NoiseModel()
+
+
+@dataclass(frozen=True)
+class AihwkitNoise:
+    """Second model: an aihwkit phenomenological noise model (default ``ReRamWan2022NoiseModel``).
+
+    The INT8 weights go through the device model's own ``apply_noise(weights, t_inference)``,
+    which maps them to conductances, programs them (programming noise), lets them drift for
+    ``t_inference_s`` and maps them back, in one call. MLC entries take that result, SLC entries
+    stay exact INT8. aihwkit draws from torch's global generator, so the draw is made inside
+    ``torch.random.fork_rng`` seeded from ``generator`` (reproducible, global state untouched).
+    ``device_model`` is any object with aihwkit's ``apply_noise`` signature (tests pass a
+    stand-in); by default aihwkit's ReRAM model, which needs the optional ``aihwkit`` package.
+    """
+
+    t_inference_s: float = NOISE_DEFAULTS["aihwkit_t_inference"]["value"]
+    """Time from programming to inference (s)."""
+    device_model: Any = field(default=None, compare=False)
+    """Object with ``apply_noise(weights, t_inference) -> weights``; None: aihwkit's ReRAM model."""
+    name: str = "aihwkit"
+
+    def __post_init__(self):
+        if self.device_model is None:
+            object.__setattr__(self, "device_model", _import_aihwkit_model())
+
+    def apply(self, w, mlc_mask, generator):
+        """aihwkit programming noise + drift on the MLC entries of ``w``; SLC entries exact INT8."""
         q = int8_dequant(w)
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            noisy = self.device_model.apply_noise(q.float(), self.t_inference_s)
         return torch.where(mlc_mask.expand_as(w), noisy.to(w.dtype), q)
 
 
+NOISE_MODELS = ("paper", "aihwkit")
+
+
+def make_noise_model(name: str, sigma: float = MLC_SIGMA) -> NoiseModel:
+    """Noise model by CLI name; ``sigma`` is used by the paper's model only."""
+    if name == "paper":
+        return PaperSliceNoise(sigma)
+    if name == "aihwkit":
+        return AihwkitNoise()
+    raise HyflexInputError("--noise-model", "noise_model",
+                           f"expected one of {list(NOISE_MODELS)}, got {name!r}")
+
+
 __all__ = [
-    "NOISE_DEFAULTS", "MLC_SIGMA", "quantize_int8", "int8_slices", "rebuild_from_slices",
-    "sigma_from_bit_error_rate", "noisy_int8", "int8_dequant", "AihwkitNoise",
+    "NOISE_DEFAULTS", "MLC_SIGMA", "INT8_LEVELS", "quantize_int8", "int8_slices",
+    "rebuild_from_slices", "sigma_from_bit_error_rate", "noisy_int8", "int8_dequant",
+    "NoiseModel", "PaperSliceNoise", "AihwkitNoise", "NOISE_MODELS", "make_noise_model",
 ]

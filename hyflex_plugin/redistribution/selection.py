@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from hyflex_plugin.errors import HyflexInputError
-from hyflex_plugin.redistribution.noise import MLC_SIGMA, noisy_int8
+from hyflex_plugin.redistribution.noise import NoiseModel, int8_dequant
 from hyflex_plugin.redistribution.svd import decomposed_matrices, find_block_linears
 
 SVD_SELECTORS = ("gradient", "singular-value", "magnitude", "random")
@@ -24,16 +24,16 @@ DENSE_SELECTORS = ("magnitude", "gradient", "random")
 METHODS = {"gradient-redistribution": SVD_SELECTORS, "brute-force": DENSE_SELECTORS}
 
 
-def check_share(share: float, source: str = "--slc-share") -> float:
+def check_share(share: float, source: str = "--slc-fraction") -> float:
     """SLC share as a fraction 0-1 (raises naming the option if outside [0, 100] %)."""
     try:
         s = float(share)
     except (TypeError, ValueError):
-        raise HyflexInputError(source, "slc_share", f"expected a number, got {share!r}") from None
+        raise HyflexInputError(source, "slc_fraction", f"expected a number, got {share!r}") from None
     if not 0.0 <= s <= 1.0:
         raise HyflexInputError(
-            source, "slc_share",
-            f"SLC share must lie in [0, 100] % (a fraction 0-1), got {s:g} ({s * 100:g} %)",
+            source, "slc_fraction",
+            f"SLC fraction must lie in [0, 100] % (a fraction 0-1), got {s:g} ({s * 100:g} %)",
         )
     return s
 
@@ -86,23 +86,54 @@ def svd_slc_ranks(model: nn.Module, share: float, selector: str,
     return out
 
 
+#: Where the SLC rank components are protected: in both factors (the method), in U only, or in
+#: sigma V^T only (study variants).
+PROTECT = ("both", "u", "svt")
+#: Where the noise is applied: on each stored factor (the method) or on the dense product U sigma
+#: V^T as if it were stored as one matrix (study variant; SLC ranks' part of the product clean).
+NOISE_ON = ("factors", "product")
+
+
+def _check_choice(value: str, choices: tuple, option: str, fld: str) -> str:
+    if value not in choices:
+        raise HyflexInputError(option, fld, f"expected one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _noisy_factors(module, slc, noise: NoiseModel, g, protect: str, noise_on: str):
+    """(U_eff, SVt_eff) of one SVDLinear under ``noise``; ``slc`` a boolean rank mask."""
+    U, SVt = module.factors()
+    if noise_on == "product":
+        # SLC components' part of W from the exact INT8 factors; the MLC components' part of the
+        # float product is quantised and made noisy as one dense matrix
+        mlc = ~slc
+        w_mlc = U[:, mlc] @ SVt[mlc]
+        w_eff = noise.apply(w_mlc, torch.ones_like(w_mlc, dtype=torch.bool), g)
+        if bool(slc.any()):
+            w_eff = w_eff + int8_dequant(U)[:, slc] @ int8_dequant(SVt)[slc]
+        return None, w_eff  # SVDLinear computes x @ w_eff^T
+    mlc_u = (~slc if protect in ("both", "u") else torch.ones_like(slc))[None, :]
+    mlc_v = (~slc if protect in ("both", "svt") else torch.ones_like(slc))[:, None]
+    return noise.apply(U, mlc_u, g), noise.apply(SVt, mlc_v, g)
+
+
 @contextmanager
-def noisy_svd(model: nn.Module, slc_ranks: dict[str, list[int]], sigma: float = MLC_SIGMA,
-              seed: int = 0, noise_model=None):
-    """Inside the block, every SVDLinear computes with INT8 + noisy factors (SLC ranks clean)."""
+def noisy_svd(model: nn.Module, slc_ranks: dict[str, list[int]], noise: NoiseModel,
+              seed: int = 0, protect: str = "both", noise_on: str = "factors"):
+    """Inside the block, every SVDLinear computes with INT8 + noisy factors (SLC ranks clean).
+
+    ``protect`` and ``noise_on`` select the study variants (:data:`PROTECT`, :data:`NOISE_ON`).
+    """
+    _check_choice(protect, PROTECT, "--protect", "protect")
+    _check_choice(noise_on, NOISE_ON, "--noise-on", "noise_on")
     g = torch.Generator().manual_seed(seed)
     mats = decomposed_matrices(model)
     try:
         with torch.no_grad():
             for d in mats:
-                U, SVt = d.module.factors()
                 slc = torch.zeros(d.module.rank, dtype=torch.bool)
                 slc[slc_ranks.get(d.path, [])] = True
-                mlc_u, mlc_v = (~slc)[None, :], (~slc)[:, None]
-                if noise_model is None:
-                    d.module.override = (noisy_int8(U, mlc_u, g, sigma), noisy_int8(SVt, mlc_v, g, sigma))
-                else:
-                    d.module.override = (noise_model.apply(U, mlc_u, g), noise_model.apply(SVt, mlc_v, g))
+                d.module.override = _noisy_factors(d.module, slc, noise, g, protect, noise_on)
         yield model
     finally:
         for d in mats:
@@ -128,8 +159,7 @@ def dense_slc_masks(model: nn.Module, share: float, selector: str,
 
 
 @contextmanager
-def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], sigma: float = MLC_SIGMA,
-                seed: int = 0, noise_model=None):
+def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], noise: NoiseModel, seed: int = 0):
     """Inside the block, the dense block weights are INT8 + noisy (SLC weights clean)."""
     g = torch.Generator().manual_seed(seed)
     saved = {}
@@ -139,9 +169,7 @@ def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], sigma: flo
             for path, _, _, m in mods:
                 saved[path] = m.weight.detach().clone()
                 mlc = ~slc_masks[path] if path in slc_masks else torch.ones_like(m.weight, dtype=torch.bool)
-                w = (noisy_int8(m.weight, mlc, g, sigma) if noise_model is None
-                     else noise_model.apply(m.weight, mlc, g))
-                m.weight.copy_(w)
+                m.weight.copy_(noise.apply(m.weight, mlc, g))
         yield model
     finally:
         with torch.no_grad():

@@ -106,7 +106,8 @@ class SVDLinear(nn.Module):
     """y = U (sigma * (V^T x)) + b. U: (out, r), sigma: (r,), Vt: (r, in); all trainable.
 
     ``override`` (set by the noise code) replaces the factors by fixed effective matrices
-    ``(U_eff (out, r), SVt_eff (r, in))`` for noisy inference.
+    ``(U_eff (out, r), SVt_eff (r, in))`` for noisy inference, or ``(None, W_eff (out, in))``
+    for a dense effective matrix.
     """
 
     def __init__(self, U: torch.Tensor, sigma: torch.Tensor, Vt: torch.Tensor, bias):
@@ -115,7 +116,7 @@ class SVDLinear(nn.Module):
         self.sigma = nn.Parameter(sigma.contiguous())
         self.Vt = nn.Parameter(Vt.contiguous())
         self.bias = nn.Parameter(bias.clone()) if bias is not None else None
-        self.override: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.override: tuple[torch.Tensor | None, torch.Tensor] | None = None
 
     @property
     def out_features(self) -> int:
@@ -146,7 +147,7 @@ class SVDLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.override is not None:
             U, SVt = self.override
-            y = (x @ SVt.T) @ U.T
+            y = x @ SVt.T if U is None else (x @ SVt.T) @ U.T
         else:
             y = ((x @ self.Vt.T) * self.sigma) @ self.U.T
         return y + self.bias if self.bias is not None else y

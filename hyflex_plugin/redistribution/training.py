@@ -83,7 +83,7 @@ def fine_tune(
             epoch, pos = divmod(step, steps_per_epoch)
             order = _epoch_order(len(data), seed, epoch)
             idx = order[pos * batch_size:(pos + 1) * batch_size]
-            ids, mask, labels = collate([data[k] for k in idx])
+            ids, mask, labels = collate([data[k] for k in idx], model.pad_id)
             model.train()
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(model(ids, mask), labels)
@@ -109,7 +109,7 @@ def _calib_grads(model: nn.Module, data, batch_size: int, grab, desc: str) -> di
     model.eval()  # no dropout: a deterministic score
     acc: dict[str, torch.Tensor] = {}
     for s in tqdm(range(0, len(data), batch_size), desc=desc, leave=False):
-        ids, mask, labels = collate(data[s:s + batch_size])
+        ids, mask, labels = collate(data[s:s + batch_size], model.pad_id)
         model.zero_grad(set_to_none=True)
         loss_fn(model(ids, mask), labels).backward()
         for key, g in grab():
