@@ -11,10 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from hyflex_plugin.errors import HyflexInputError  # noqa: E402
-from hyflex_plugin.redistribution import noise, selection, svd  # noqa: E402
-from hyflex_plugin.redistribution.experiment import redistribute  # noqa: E402
-from hyflex_plugin.redistribution.runfolder import STEPS_FILE  # noqa: E402
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.redistribution import noise, selection, svd
+from hyflex_plugin.redistribution.experiment import redistribute
+from hyflex_plugin.redistribution.runfolder import STEPS_FILE
 
 
 class StandInDeviceModel:

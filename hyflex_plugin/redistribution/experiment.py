@@ -13,23 +13,55 @@ from pathlib import Path
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import atomic_write_yaml
 from hyflex_plugin.partition.schema import (
-    ImportanceSummary, LayerPartition, MatrixPartition, ModelInfo, PartitionFile,
+    ImportanceSummary,
+    LayerPartition,
+    MatrixPartition,
+    ModelInfo,
+    PartitionFile,
 )
 from hyflex_plugin.redistribution.data import make_split
 from hyflex_plugin.redistribution.model import build_classifier, encode, evaluate
-from hyflex_plugin.redistribution.noise import MLC_SIGMA, PaperSliceNoise, make_noise_model
+from hyflex_plugin.redistribution.noise import (
+    MLC_SIGMA,
+    PaperSliceNoise,
+    make_noise_model,
+)
 from hyflex_plugin.redistribution.runfolder import (
-    ROWS_FILE, RUN_FILE, STEP, RowCache, check_run_arguments, load_run, record_step,
-    remove_if_empty, step_done, write_csv as _write_csv,
+    ROWS_FILE,
+    RUN_FILE,
+    STEP,
+    RowCache,
+    check_run_arguments,
+    load_run,
+    record_step,
+    remove_if_empty,
+    step_done,
+)
+from hyflex_plugin.redistribution.runfolder import (
+    write_csv as _write_csv,
 )
 from hyflex_plugin.redistribution.selection import (
-    METHODS, check_selector, check_share, dense_slc_masks, noisy_dense, noisy_svd, svd_slc_ranks,
+    METHODS,
+    check_selector,
+    check_share,
+    dense_slc_masks,
+    noisy_dense,
+    noisy_svd,
+    svd_slc_ranks,
 )
 from hyflex_plugin.redistribution.svd import (
-    decompose_model, decompose_with_ranks, decomposed_matrices, parse_rank_rule, rank_structure,
+    decompose_model,
+    decompose_with_ranks,
+    decomposed_matrices,
+    parse_rank_rule,
+    rank_structure,
 )
 from hyflex_plugin.redistribution.training import (
-    dense_weight_gradients, fine_tune, load_torch, save_torch, sigma_importance,
+    dense_weight_gradients,
+    fine_tune,
+    load_torch,
+    save_torch,
+    sigma_importance,
 )
 
 CSV_COLUMNS = ["method", "selector", "slc_fraction", "seed", "accuracy", "sigma", "n_test", "model",
@@ -138,7 +170,7 @@ def redistribute(
     batch_size: int = 16,
     lr: float = 5e-5,
     seed: int = 0,
-    rank: str | int | float = "hard-threshold",
+    rank: str | float = "hard-threshold",
     test_file: str | Path | None = None,
     ckpt_every: int = 20,
     force: bool = False,
@@ -437,5 +469,13 @@ def make_partition(
     return pf
 
 
-__all__ = ["redistribute", "accuracy", "make_partition", "write_csv", "CSV_COLUMNS",
-           "DEFAULT_SHARES", "METHODS", "RunEvaluator"]
+__all__ = [
+    "CSV_COLUMNS",
+    "DEFAULT_SHARES",
+    "METHODS",
+    "RunEvaluator",
+    "accuracy",
+    "make_partition",
+    "redistribute",
+    "write_csv",
+]

@@ -209,7 +209,18 @@ def make_noise_model(name: str, sigma: float = MLC_SIGMA) -> NoiseModel:
 
 
 __all__ = [
-    "NOISE_DEFAULTS", "MLC_SIGMA", "INT8_LEVELS", "quantize_int8", "int8_slices",
-    "rebuild_from_slices", "sigma_from_bit_error_rate", "noisy_int8", "int8_dequant",
-    "NoiseModel", "PaperSliceNoise", "AihwkitNoise", "NOISE_MODELS", "make_noise_model",
+    "INT8_LEVELS",
+    "MLC_SIGMA",
+    "NOISE_DEFAULTS",
+    "NOISE_MODELS",
+    "AihwkitNoise",
+    "NoiseModel",
+    "PaperSliceNoise",
+    "int8_dequant",
+    "int8_slices",
+    "make_noise_model",
+    "noisy_int8",
+    "quantize_int8",
+    "rebuild_from_slices",
+    "sigma_from_bit_error_rate",
 ]

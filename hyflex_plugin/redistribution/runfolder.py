@@ -187,6 +187,19 @@ def write_csv(rows: list[dict], path: str | Path, columns: list[str]) -> Path:
     return atomic_write_text(path, buf.getvalue())
 
 
-__all__ = ["STEPS", "STEP", "Step", "check_run_arguments", "record_step", "step_done",
-           "remove_if_empty", "load_run", "RowCache", "write_csv", "STEPS_FILE", "RUN_FILE",
-           "ROWS_FILE", "STUDY_ROWS_FILE"]
+__all__ = [
+    "ROWS_FILE",
+    "RUN_FILE",
+    "STEP",
+    "STEPS",
+    "STEPS_FILE",
+    "STUDY_ROWS_FILE",
+    "RowCache",
+    "Step",
+    "check_run_arguments",
+    "load_run",
+    "record_step",
+    "remove_if_empty",
+    "step_done",
+    "write_csv",
+]
