@@ -54,6 +54,10 @@ class PUParams(StrictModel):
     buffer_bits: int = Field(ge=1024)
     """On-PU buffer capacity [bits]."""
 
+    replication: Literal["auto", "none"] = "auto"
+    """Copies of a block's matrices in spare analog arrays (``auto``: chosen per block to balance
+    the pipeline, ISAAC-style; copies serve different tokens; ``none``: one copy of each)."""
+
 
 class AnalogParams(StrictModel):
     """The analog RRAM crossbar arrays that hold the linear layers' weights."""
@@ -79,8 +83,12 @@ class AnalogParams(StrictModel):
     adc_max_bits: int = Field(ge=4, le=12)
     """Resolution the ADC is built for (sets its area) [bits]."""
 
-    adcs_per_array: float = Field(gt=0)
-    """ADCs per array (count; a fraction means ADCs shared between arrays)."""
+    adcs_per_array: float | None = Field(default=None, gt=0)
+    """ADCs per array (count; a fraction means ADCs shared between arrays; give this or
+    ``columns_per_adc``)."""
+
+    columns_per_adc: float | None = Field(default=None, gt=0)
+    """Columns one ADC converts per input bit (count; the other way to give ADC sharing)."""
 
     input_bits: int = Field(ge=1)
     """Activation precision, applied bit-serially with 1-bit drivers [bits]."""
@@ -93,6 +101,15 @@ class AnalogParams(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> "AnalogParams":
+        if self.adcs_per_array is None and self.columns_per_adc is None:
+            raise ValueError("give adcs_per_array or columns_per_adc (columns one ADC converts)")
+        if self.adcs_per_array is None:
+            self.adcs_per_array = self.columns / self.columns_per_adc
+        elif self.columns_per_adc is None:
+            self.columns_per_adc = self.columns / self.adcs_per_array
+        elif abs(self.columns / self.columns_per_adc - self.adcs_per_array) > 1e-9 * self.adcs_per_array:
+            raise ValueError(f"adcs_per_array {self.adcs_per_array:g} and columns_per_adc "
+                             f"{self.columns_per_adc:g} disagree for {self.columns} columns; give one")
         if max(self.adc_bits_mlc, self.adc_bits_slc) > self.adc_max_bits:
             raise ValueError("adc_bits_mlc/adc_bits_slc must not exceed adc_max_bits")
         for b in (self.slc_bits_per_cell, self.mlc_bits_per_cell):
@@ -143,6 +160,11 @@ class HyflexDesign(StrictModel):
 
     linear_path: Literal["analog", "digital"] = "analog"
     """Where linear layers run (``digital`` = a digital-PIM-only design)."""
+
+    attention_arrays: Literal["own-pu", "spanned-pus"] = "own-pu"
+    """Digital arrays and SFU that serve a block's attention: ``own-pu`` = those of one PU (the
+    paper's organisation: one PU per layer, its digital modules); ``spanned-pus`` = those of
+    every PU the block's weights span."""
 
     slc_fraction: float | None = Field(default=None, ge=0, le=1)
     """Fixed SLC share of the weights of this design (fraction 0-1; all-SLC = 1, all-MLC = 0);

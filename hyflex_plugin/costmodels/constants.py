@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.io import load_model_yaml
@@ -31,6 +31,28 @@ class Constant(StrictModel):
 
     tuned_against: str | None = None
     """The published absolute figure the value was tuned to match (text; null = not tuned)."""
+
+    range: tuple[float, float] | None = None
+    """Plausible [min, max] of a chosen or estimated value (same unit as ``value``; null = a
+    paper figure, a count or a tuned value)."""
+
+    range_source: str | None = Field(default=None, min_length=3)
+    """Where the range comes from (text; required with ``range``)."""
+
+    @model_validator(mode="after")
+    def _check_range(self) -> "Constant":
+        if self.range is None:
+            if self.range_source is not None:
+                raise ValueError("range_source given without a range")
+            return self
+        lo, hi = self.range
+        if lo > hi:
+            raise ValueError(f"range [{lo:g}, {hi:g}]: min is greater than max")
+        if not lo <= self.value <= hi:
+            raise ValueError(f"value {self.value:g} lies outside its range [{lo:g}, {hi:g}]")
+        if self.range_source is None:
+            raise ValueError("a range needs a range_source")
+        return self
 
 
 class ConstantsFile(StrictModel):

@@ -133,6 +133,8 @@ def evaluate_einsum(design: HyflexDesign, kind: str, params: dict, search: bool 
 # ----------------------------------------------------------------------------- parameters
 def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int = 1) -> dict:
     """Template parameters of one linear part (k inputs -> n outputs) in SLC or MLC mode."""
+    from hyflex_plugin.evaluation.timing import analog_timing, conversion_rate_per_array
+
     a = design.analog
     bits = a.slc_bits_per_cell if slc else a.mlc_bits_per_cell
     hybrid = a.mlc_bits_per_cell != a.slc_bits_per_cell
@@ -141,7 +143,8 @@ def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int =
         "M": tokens, "K": k, "N": n, "bits_per_cell": bits, "rows": a.rows, "columns": a.columns,
         "input_bits": a.input_bits, "weight_bits": a.weight_bits, "adc_bits": adc_bits,
         "adc_max_bits": a.adc_max_bits,
-        "adc_throughput": a.adcs_per_array * a.columns / a.cycle,
+        # conversions/s of one array's share of ADCs: adcs_per_array / (bits + sampling) x step
+        "adc_throughput": conversion_rate_per_array(analog_timing(design), slc),
         "mode_switch": hybrid, "tech_node": design.tech_node, "buffer_bits": design.pu.buffer_bits,
     }
 

@@ -35,6 +35,14 @@ from hyflex_plugin.evaluation.engine import (
     evaluate_einsum,
     linear_params,
 )
+from hyflex_plugin.evaluation.timing import (
+    PartSlot,
+    analog_timing,
+    choose_replicas,
+    layer_latency,
+    part_latency,
+    part_token_time,
+)
 from hyflex_plugin.partition.schema import PartitionFile
 from hyflex_plugin.workloads.einsums import layer_einsums
 from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
@@ -48,6 +56,13 @@ class LayerResult:
     einsums: dict[str, EinsumCost]
     latency_s: float
     category: dict[str, str] = field(default_factory=dict)
+    #: per matrix, its parts on the analog path: mode, in, out, arrays (one copy), replicas
+    replicas: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def replica_arrays(self) -> int:
+        """Analog arrays in use, copies included."""
+        return sum(p["arrays"] * p["replicas"] for parts in self.replicas.values() for p in parts)
 
     @property
     def energy_j(self) -> float:
@@ -56,6 +71,7 @@ class LayerResult:
     def to_dict(self) -> dict:
         return {
             "index": self.index, "pus": self.pus, "arrays": self.arrays,
+            "replica_arrays": self.replica_arrays, "replicas": self.replicas,
             "energy_j": self.energy_j, "latency_s": self.latency_s,
             "einsums": {n: {"energy_j": e.energy_j, "latency_s": e.latency_s, "macs": e.macs,
                             "category": self.category[n],
@@ -223,6 +239,7 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
     einsums: dict[str, EinsumCost] = {}
     category = {e.name: e.category for e in todo}
     arrays = 0
+    replicas: dict[str, list[dict]] = {}
     if design.linear_path == "digital":
         # digital-PIM-only design: weights live in the digital arrays (SLC), linear layers are
         # row-parallel NOR MACs like attention; PUs are sized by digital capacity
@@ -240,20 +257,37 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
         for plist in parts.values():
             arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
         pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
-        for name, plist in parts.items():
-            einsums[name] = _combine_parallel([
-                evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
-                                search=search, cache=cache).scaled(tokens)
-                for k, n, slc in plist])
+        # replication: spare arrays of the block's PUs hold copies that serve other tokens
+        timing = analog_timing(design)
+        flat = [(name, k, n, slc) for name, plist in parts.items() for k, n, slc in plist]
+        slots = [PartSlot(name, arrays_for_linear(design, k, n, slc), part_token_time(timing, n, slc))
+                 for name, k, n, slc in flat]
+        reps = choose_replicas(slots, tokens, pus * design.arrays_per_pu, design.pu.replication)
+        costs: dict[str, list[EinsumCost]] = {}
+        for (name, k, n, slc), slot, r in zip(flat, slots, reps):
+            one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
+                                  search=search, cache=cache)
+            cost = one.scaled(tokens)   # energy and actions: every token once, on any copy
+            # latency from the timing functions (equal to AccelForge's on full arrays, tested;
+            # AccelForge prices a partly used array as if every column were converted)
+            cost.latency_s = part_latency(tokens, r, slot.token_time)
+            costs.setdefault(name, []).append(cost)
+            replicas.setdefault(name, []).append(
+                {"mode": "slc" if slc else "mlc", "in": k, "out": n, "arrays": slot.arrays,
+                 "replicas": r})
+        for name, clist in costs.items():
+            einsums[name] = _combine_parallel(clist)
 
+    # which digital arrays (and SFUs) serve attention: the block's own PU, or all PUs it spans
+    att_pus = pus if design.attention_arrays == "spanned-pus" else 1
     for e in todo:
         if e.path == "digital" and e.category == "attention":
             d = e.dims
             einsums[e.name] = evaluate_einsum(
-                design, "digital", attention_params(design, d["H"], d["M"], d["J"], d["K"], pus),
+                design, "digital", attention_params(design, d["H"], d["M"], d["J"], d["K"], att_pus),
                 search=search, cache=cache).scaled(d["B"])
         elif e.path == "sfu":
-            einsums[e.name] = _sfu_cost(design, e.name, e.dims["elements"], pus)
+            einsums[e.name] = _sfu_cost(design, e.name, e.dims["elements"], att_pus)
     einsums["link"] = _link_cost(design, tokens * shape.hidden_size * 8)
     category["link"] = "link"
     order = [e.name for e in todo] + ["link"]
@@ -265,11 +299,9 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
         category["link_tp"] = "link"
         order.append("link_tp")
 
-    lat = {n: c.latency_s for n, c in einsums.items()}
-    latency = (max(lat["q"], lat["k"], lat["v"]) + lat["qk"] + lat["softmax"] + lat["sv"]
-               + lat["attn_out"] + lat["layernorm"] + max(lat["ffn1"], lat.get("ffn_gate", 0.0))
-               + lat["gelu"] + lat["ffn2"] + lat["link"] + lat.get("link_tp", 0.0))
-    return LayerResult(index, pus, arrays, {n: einsums[n] for n in order}, latency, category)
+    latency = layer_latency({n: c.latency_s for n, c in einsums.items()})
+    return LayerResult(index, pus, arrays, {n: einsums[n] for n in order}, latency, category,
+                       replicas)
 
 
 def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 128,
@@ -314,7 +346,8 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 
             memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search,
                                         cache, part_source)
         base = memo[key]
-        layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s, base.category))
+        layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s,
+                                  base.category, base.replicas))
     pus = sum(layer.pus for layer in layers)
     chips = math.ceil(pus / design.chip.processing_units)
     return ModelResult(shape, design, arch_path, seq_len, batch,
