@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "hyflex_plugin.costmodels.cli",  # calibrate, tables
     "hyflex_plugin.evaluation.cli",  # evaluate
     "hyflex_plugin.comparison.cli",  # compare, demo
+    "hyflex_plugin.sweep.cli",  # sweep
     "hyflex_plugin.export.cli",  # export timeloop
 ]
 

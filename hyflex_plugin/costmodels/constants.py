@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -65,17 +67,52 @@ class ConstantsFile(StrictModel):
     """The constants by name."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_constants(path: str | None = None) -> ConstantsFile:
     return load_model_yaml(path or DATA_FILE, ConstantsFile)
 
 
+#: Constants overridden in this process (:func:`overridden_constants`); empty normally.
+_OVERRIDES: dict[str, float] = {}
+
+
 def const(name: str) -> float:
     """Value (SI unit, as stated in the data file) of the constant ``name``."""
+    if name in _OVERRIDES:
+        return _OVERRIDES[name]
     table = load_constants().constants
     if name not in table:
         raise KeyError(f"{DATA_FILE}: no constant named '{name}'")
     return table[name].value
+
+
+def active_overrides() -> dict[str, float]:
+    """The constants overridden right now (name -> value in the data file's unit)."""
+    return dict(_OVERRIDES)
+
+
+@contextmanager
+def overridden_constants(values: Mapping[str, float], source: str = "constants") -> Iterator[None]:
+    """Evaluate with some data-file constants replaced (sensitivity studies, sweeps).
+
+    Applies to every cost-model action and instance created inside the block (constructor
+    defaults are the data file's values). The evaluation cache key includes the overrides.
+    """
+    from hyflex_plugin.errors import HyflexInputError
+
+    table = load_constants().constants
+    for name, v in values.items():
+        if name not in table:
+            raise HyflexInputError(source, name, f"no such constant in {DATA_FILE.name}")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise HyflexInputError(source, name, f"expected a number, got {v!r}")
+    saved = dict(_OVERRIDES)
+    _OVERRIDES.update({k: float(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        _OVERRIDES.clear()
+        _OVERRIDES.update(saved)
 
 
 def const_int(name: str) -> int:

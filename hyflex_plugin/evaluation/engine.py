@@ -39,7 +39,7 @@ class EinsumCost:
     def energy_j(self) -> float:
         return sum(self.energy_by_component_j.values())
 
-    def scaled(self, factor: float) -> "EinsumCost":
+    def scaled(self, factor: float) -> EinsumCost:
         return EinsumCost({k: v * factor for k, v in self.energy_by_component_j.items()},
                           self.latency_s * factor, int(round(self.macs * factor)),
                           {k: v * factor for k, v in self.actions.items()})
@@ -70,7 +70,12 @@ def _sources_hash() -> str:
 
 def _key(design: HyflexDesign, kind: str, params: dict, search: bool) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"kind": kind, "params": params, "search": search}, sort_keys=True).encode())
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    what = {"kind": kind, "params": params, "search": search}
+    if active_overrides():  # cost-model constants overridden (sensitivity studies)
+        what["constants"] = active_overrides()
+    h.update(json.dumps(what, sort_keys=True).encode())
     h.update(design.template_path(kind).read_bytes())
     if not search:
         h.update(design.mapping_path(kind).read_bytes())

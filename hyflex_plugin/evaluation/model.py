@@ -131,9 +131,10 @@ class ModelResult:
                         out[key] = out.get(key, 0.0) + v
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self, layers: bool = True) -> dict:
+        """The result as JSON-ready dict; ``layers=False`` leaves out the per-layer detail."""
         energy = self.energy_j
-        return {
+        out = {
             "model": self.model.name, "arch": self.design.name, "arch_file": self.arch_path,
             "seq_len": self.seq_len, "batch": self.batch, "slc_fraction": self.slc_fraction,
             "partition": self.partition,
@@ -145,8 +146,10 @@ class ModelResult:
             "area_mm2": self.area_m2 * 1e6, "pus": self.pus, "chips": self.chips,
             "energy_by_category_j": self.energy_by("category"),
             "energy_by_component_j": self.energy_by("component"),
-            "layers": [layer.to_dict() for layer in self.layers],
         }
+        if layers:
+            out["layers"] = [layer.to_dict() for layer in self.layers]
+        return out
 
 
 # ----------------------------------------------------------------------------- linear parts
@@ -193,8 +196,21 @@ def _link_cost(design: HyflexDesign, bits: int) -> EinsumCost:
                       {"Link.read": transfers})
 
 
+_PU_AREA: dict[str, float] = {}
+
+
 def pu_area_m2(design: HyflexDesign) -> float:
-    """Area [m^2] of one PU from the component models: analog + digital modules, SFU, buffer."""
+    """Area [m^2] of one PU from the component models: analog + digital modules, SFU, buffer
+    (memoised per design and cost-model constants: sweeps ask for the same designs often)."""
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    key = design.model_dump_json() + repr(sorted(active_overrides().items()))
+    if key not in _PU_AREA:
+        _PU_AREA[key] = _pu_area_m2(design)
+    return _PU_AREA[key]
+
+
+def _pu_area_m2(design: HyflexDesign) -> float:
     from hyflex_plugin.costmodels.models import (
         HyflexAnalogModule,
         HyflexBuffer,
@@ -232,7 +248,8 @@ def _combine_parallel(parts: list[EinsumCost]) -> EinsumCost:
 
 def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch: int,
                     share: float | None, partition: PartitionFile | None, index: int,
-                    search: bool, cache: bool, source: str = "--partition") -> LayerResult:
+                    search: bool, cache: bool, source: str = "--partition",
+                    evaluate_einsum=evaluate_einsum) -> LayerResult:
     tokens = seq_len * batch
     todo = layer_einsums(shape, seq_len, batch, linear_path=design.linear_path)
     linear = [e for e in todo if e.category == "linear"]
@@ -307,8 +324,14 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
 def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 128,
                    slc_fraction: float | None = 0.1, partition: str | Path | PartitionFile | None = None,
                    arch: str | Path | HyflexDesign | None = None, batch: int = 1,
-                   search: bool = False, cache: bool = True, progress: bool = False) -> ModelResult:
-    """Evaluate a whole transformer on a HyFlexPIM design (see module docstring)."""
+                   search: bool = False, cache: bool = True, progress: bool = False,
+                   einsum_evaluator=None) -> ModelResult:
+    """Evaluate a whole transformer on a HyFlexPIM design (see module docstring).
+
+    ``einsum_evaluator`` replaces the per-Einsum AccelForge evaluation
+    (:func:`hyflex_plugin.evaluation.engine.evaluate_einsum`, same signature); the sweep's fast
+    engine passes its closed form here so that everything else is shared.
+    """
     shape = load_model_shape(model)
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
         raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
@@ -344,7 +367,7 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 
             for m in (part.layer(i).matrices if part.layer(i) else []))
         if key not in memo:
             memo[key] = _evaluate_layer(design, shape, seq_len, batch, share, part, i, search,
-                                        cache, part_source)
+                                        cache, part_source, einsum_evaluator or evaluate_einsum)
         base = memo[key]
         layers.append(LayerResult(i, base.pus, base.arrays, base.einsums, base.latency_s,
                                   base.category, base.replicas))

@@ -1,0 +1,186 @@
+"""Evaluate batches of (design, model, N) points on the exact or the fast engine.
+
+This is the Python API behind ``hyflex sweep`` and the one other studies (``hyflex
+sensitivity``) use::
+
+    from hyflex_plugin.sweep import evaluate_points
+    rows = evaluate_points([{"design": design, "model": "bert-base", "seq_len": 128}],
+                           engine="fast", constants={"adc_energy_calibration": 1.2})
+
+Each point is a dict with ``design`` (a ``HyflexDesign``, its ``model_dump()``, or a design-file
+path), ``model``, ``seq_len`` and optionally ``slc_fraction`` (default 0.1; a design with a
+fixed ``slc_fraction`` uses its own) and ``batch``. Each returned row holds the whole-model
+metrics of ``hyflex evaluate --json`` (no per-layer detail; energy breakdowns flattened to
+``energy_by_category_j.<category>`` columns), ``engine`` and ``error`` (None, or the reason
+the point could not be evaluated: the point is recorded, never fatal).
+
+Engines:
+- ``accelforge``: the exact evaluation (AccelForge per Einsum, fixed mappings). With
+  ``client`` (a ``distributed.Client``) the points run on that Dask cluster; workers keep their
+  AccelForge results in memory and write no files, rows come back to the caller.
+- ``fast``: the same evaluation with the per-Einsum AccelForge call replaced by the vectorised
+  closed form of :mod:`hyflex_plugin.sweep.fast`, all Einsums of the batch at once.
+
+``constants`` overrides cost-model constants of the data file for the whole batch (on workers
+too): see :func:`hyflex_plugin.costmodels.constants.overridden_constants`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable
+
+from hyflex_plugin.architecture.design import HyflexDesign, load_arch
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation.engine import EinsumCost, evaluate_einsum
+
+ENGINES = ("accelforge", "fast")
+
+
+def _design(d) -> HyflexDesign:
+    if isinstance(d, HyflexDesign):
+        return d
+    if isinstance(d, dict):
+        return HyflexDesign.model_validate(d)
+    return load_arch(d)
+
+
+def result_row(result) -> dict:
+    """Whole-model metrics of a ``ModelResult`` (``evaluate --json`` minus per-layer detail)."""
+    d = result.to_dict(layers=False)
+    row = {k: d[k] for k in ("energy_j", "latency_s", "ops", "throughput_tops", "tops_per_w",
+                             "tops_per_mm2", "area_mm2", "pus", "chips")}
+    for key in ("energy_by_category_j", "energy_by_component_j"):
+        for k, v in sorted(d[key].items()):
+            row[f"{key}.{k}"] = v
+    return row
+
+
+def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool, row: bool = True) -> dict:
+    from hyflex_plugin.evaluation.model import evaluate_model
+
+    design = _design(point["design"])
+    r = evaluate_model(model=point["model"], seq_len=int(point["seq_len"]),
+                       slc_fraction=point.get("slc_fraction", 0.1), arch=design,
+                       batch=int(point.get("batch", 1)), cache=cache, einsum_evaluator=evaluator)
+    return result_row(r) if row else {}
+
+
+def _guarded(fn: Callable[[], dict], engine: str) -> dict:
+    """Run one point; a bad point becomes a row with its reason instead of an exception."""
+    try:
+        row = fn()
+        row["error"] = None
+    except (HyflexInputError, ValueError, ZeroDivisionError, RuntimeError) as e:
+        row = {"error": f"{type(e).__name__}: {e}"}
+    row["engine"] = engine
+    return row
+
+
+# ----------------------------------------------------------------------------- exact engine
+_MEMO: dict[str, EinsumCost] = {}
+
+
+def _memory_evaluator(design, kind, params, search=False, cache=True) -> EinsumCost:
+    """AccelForge per Einsum with an in-memory memo (Dask workers write no files)."""
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    key = json.dumps([design.fingerprint(), kind, params, search, active_overrides()],
+                     sort_keys=True, default=str)
+    if key not in _MEMO:
+        _MEMO[key] = evaluate_einsum(design, kind, params, search=search, cache=False)
+    return _MEMO[key]
+
+
+def exact_task(point: dict, constants: dict | None = None, disk_cache: bool = False) -> dict:
+    """One point on the exact engine (runs on a Dask worker or in-process)."""
+    from hyflex_plugin.costmodels.constants import overridden_constants
+
+    with overridden_constants(constants or {}):
+        return _guarded(lambda: _evaluate_one(
+            point, None if disk_cache else _memory_evaluator, disk_cache), "accelforge")
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process [bytes] (Linux ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ----------------------------------------------------------------------------- fast engine
+class _BatchEvaluator:
+    """Records the Einsums a batch needs (first pass), then answers from the closed form
+    computed for all of them at once (second pass)."""
+
+    def __init__(self):
+        self.requests: dict[str, tuple[str, dict]] = {}
+        self.results: dict[str, EinsumCost] | None = None
+
+    def __call__(self, design, kind, params, search=False, cache=True) -> EinsumCost:
+        key = kind + json.dumps(params, sort_keys=True)
+        if self.results is None:
+            self.requests.setdefault(key, (kind, params))
+            return EinsumCost({}, 1.0, 0, {})
+        return self.results[key]
+
+    def solve(self) -> None:
+        from hyflex_plugin.sweep.fast import BATCH
+
+        self.results = {}
+        for kind, fn in BATCH.items():
+            keys = [k for k, (kd, _) in self.requests.items() if kd == kind]
+            for k, cost in zip(keys, fn([self.requests[k][1] for k in keys])):
+                self.results[k] = cost
+
+
+@contextlib.contextmanager
+def _quiet_hwcomponents():
+    """hwcomponents logs every model instantiation at INFO; thousands of them cost more than
+    the closed form. Silenced while a fast batch runs."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def fast_rows(points: list[dict], constants: dict | None = None) -> list[dict]:
+    """Every point on the fast engine, the closed form vectorised over the whole batch."""
+    from hyflex_plugin.costmodels.constants import overridden_constants
+
+    with overridden_constants(constants or {}), _quiet_hwcomponents():
+        ev = _BatchEvaluator()
+        for p in points:  # first pass: which Einsums (errors show again in the second pass)
+            _guarded(lambda p=p: _evaluate_one(p, ev, False, row=False), "fast")
+        ev.solve()
+        return [_guarded(lambda p=p: _evaluate_one(p, ev, False), "fast") for p in points]
+
+
+# ----------------------------------------------------------------------------- both
+def evaluate_points(points: Iterable[dict], engine: str = "fast", constants: dict | None = None,
+                    client=None, cache: bool = True) -> list[dict]:
+    """Rows (see module docstring) of ``points`` on ``engine``, in the order of ``points``."""
+    points = list(points)
+    if engine == "fast":
+        return fast_rows(points, constants)
+    if engine != "accelforge":
+        raise HyflexInputError("--engine", "engine", f"expected one of {ENGINES}, got {engine!r}")
+    payload = [{**p, "design": _design(p["design"]).model_dump()} for p in points]
+    if client is None:
+        return [exact_task(p, constants, disk_cache=cache) for p in payload]
+    futures = client.map(exact_task, payload, constants=constants, pure=False)
+    return client.gather(futures)
+
+
+def relative_difference(a: float, b: float) -> float:
+    """|a - b| / |b| (b the exact value); 0 when both are 0."""
+    if a == b:
+        return 0.0
+    if b == 0 or not (math.isfinite(a) and math.isfinite(b)):
+        return math.inf
+    return abs(a - b) / abs(b)
