@@ -119,14 +119,14 @@ def plot(path: Path, df, front, shipped: list[dict]) -> None:
             ax.scatter([s["tops_per_w"]], [s["throughput_tops"]], marker="*", s=110,
                        color="black", label="shipped designs" if k == 0 else None)
             ax.annotate(s["design"], (s["tops_per_w"], s["throughput_tops"]), fontsize=6,
-                        xytext=(5, -10 + 8 * (k % 4)), textcoords="offset points")
+                        xytext=(6, -22 + 9 * k), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{model}, N = {n}")
         ax.set_xlabel("energy efficiency [TOPS/W]")
         ax.set_ylabel("throughput [TOPS]")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="best")
     for ax in list(axs.flat)[len(groups):]:
         ax.axis("off")
     fig.colorbar(sc, ax=axs, label="area [mm²]", shrink=0.8)

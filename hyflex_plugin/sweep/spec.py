@@ -17,18 +17,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from hyflex_plugin.architecture.design import ARCH_DIR, HyflexDesign, load_arch
+from hyflex_plugin.basetypes import StrictModel, did_you_mean
 from hyflex_plugin.errors import HyflexInputError
-from hyflex_plugin.io import load_model_yaml, read_yaml, validation_error
+from hyflex_plugin.io import load_model_yaml, read_yaml
 
 #: whole-model metrics a row carries (``hyflex evaluate --json`` without per-layer detail) and
 #: that objectives and constraints may name
@@ -38,35 +32,41 @@ OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
        "==": operator.eq}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Range(_Strict):
+class Range(StrictModel):
     """``{range: [lo, hi], steps: n}``: n evenly spaced values from lo to hi (both included)."""
 
     range: tuple[float, float]
+    """Lowest and highest value, in the unit of the design-file field."""
+
     steps: int = Field(ge=2)
+    """Number of values (>= 2) [count]."""
 
     def values(self) -> list[float]:
         lo, hi = self.range
         return [lo + (hi - lo) * i / (self.steps - 1) for i in range(self.steps)]
 
 
-class RandomSampling(_Strict):
-    n: int = Field(ge=1, description="points drawn from the grid (without repetition)")
+class RandomSampling(StrictModel):
+    n: int = Field(ge=1)
+    """Axis combinations drawn from the grid, without repetition [count]."""
+
     seed: int = 0
+    """Seed of the draw (same seed, same points)."""
 
 
-class Sampling(_Strict):
+class Sampling(StrictModel):
     random: RandomSampling
+    """``{n, seed}``: a random subset of the grid."""
 
 
-class Objective(_Strict):
+class Objective(StrictModel):
     """One of ``{maximize: metric}`` / ``{minimize: metric}``."""
 
     maximize: str | None = None
+    """Metric to maximise (one of METRICS)."""
+
     minimize: str | None = None
+    """Metric to minimise (one of METRICS)."""
 
     @model_validator(mode="after")
     def _one(self) -> Objective:
@@ -90,24 +90,45 @@ class Objective(_Strict):
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|<|>)\s*(\S+)\s*$")
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictModel):
+    """A sweep SPEC file (docs/sweep.md)."""
+
     schema_version: Literal[1] = 1
+    """Format version of the SPEC file."""
+
     name: str = "sweep"
-    base: str = Field(default="hyflexpim.yaml",
-                      description="base design file: a path (relative to the SPEC) or a name in arch_specs/")
+    """Name shown in summary.md."""
+
+    base: str = "hyflexpim.yaml"
+    """Base design file: a path (relative to the SPEC first) or the name of a file in arch_specs/."""
+
     axes: dict[str, list[Any] | Range] = Field(min_length=1)
+    """Design-file fields by dotted path -> list of values or ``{range, steps}`` (SI units, as
+    in the design file)."""
+
     models: list[str] = Field(min_length=1)
+    """Model presets or paths to Hugging Face config.json files."""
+
     seq_lens: list[int] = Field(min_length=1)
+    """Sequence lengths N [tokens]."""
+
     batch: int = Field(default=1, ge=1)
-    slc_fraction: float | None = Field(
-        default=0.1, ge=0, le=1,
-        description="SLC share of the points whose design has no fixed slc_fraction "
-                    "(an axis 'slc_fraction' sets the design's share)")
+    """Sequences per inference [count]."""
+
+    slc_fraction: float | None = Field(default=0.1, ge=0, le=1)
+    """SLC share (fraction 0-1) of points whose design fixes none; an axis ``slc_fraction``
+    sets the design's own share."""
+
     sampling: Literal["grid"] | Sampling = "grid"
+    """``grid`` (every combination) or ``{random: {n, seed}}``."""
+
     objectives: list[Objective] = Field(
         default_factory=lambda: [Objective(maximize="throughput_tops"),
                                  Objective(maximize="tops_per_w"), Objective(minimize="area_mm2")])
+    """Pareto objectives, each ``{maximize: metric}`` or ``{minimize: metric}``."""
+
     constraints: list[str] = Field(default_factory=list)
+    """Feasibility conditions ``"metric OP number"`` (OP one of <=, >=, <, >, ==)."""
 
     @field_validator("seq_lens")
     @classmethod
@@ -168,7 +189,8 @@ def _check_axis_path(source: str, design: dict, path: str) -> None:
             where = ".".join(parts[:i]) or "the design file"
             options = sorted(node) if isinstance(node, dict) else []
             raise HyflexInputError(source, f"axes.{path}",
-                                   f"no design-file field '{key}' in {where}; expected one of {options}")
+                                   f"no design-file field '{key}' in {where}"
+                                   f"{did_you_mean(key, options)}; expected one of {options}")
         node = node[key]
     if isinstance(node, dict):
         raise HyflexInputError(source, f"axes.{path}",
@@ -266,5 +288,4 @@ __all__ = [
     "load_spec",
     "parse_constraint",
     "point_id",
-    "validation_error",
 ]
