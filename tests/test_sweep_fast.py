@@ -20,7 +20,7 @@ METRICS = ("energy_j", "latency_s", "throughput_tops", "tops_per_w", "tops_per_m
 
 def _covering_sample():
     """Point i takes value i mod len(axis) of every axis: every value of every axis occurs."""
-    spec, base, _ = load_spec(EXAMPLE)
+    spec, _, base = load_spec(EXAMPLE)
     values = spec.axis_values()
     n = max(len(v) for v in values.values())
     points = []

@@ -32,7 +32,7 @@ from hyflex_plugin.sweep.engines import (
     peak_rss_bytes,
     relative_difference,
 )
-from hyflex_plugin.sweep.spec import apply_axes, expand, load_spec
+from hyflex_plugin.sweep.spec import apply_axes, base_data, expand, load_spec
 
 ENGINES = ("auto", "fast", "accelforge")
 #: metrics the verification sample compares
@@ -101,7 +101,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
         raise HyflexInputError("--verify", None, f"expected a count >= 0, got {verify!r}")
     if workers is not None and (isinstance(workers, bool) or workers < 0):
         raise HyflexInputError("--workers", None, f"expected a count >= 0, got {workers!r}")
-    spec, base, _ = load_spec(spec_path)
+    spec, _, base_path = load_spec(spec_path)
+    base = base_data(base_path)  # axes are set in the design file as written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run_engine = "fast" if engine in ("auto", "fast") else "accelforge"

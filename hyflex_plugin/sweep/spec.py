@@ -7,6 +7,7 @@ or ``{random: {n, seed}}``), objectives and constraints. Format: docs/sweep.md.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -257,15 +258,20 @@ def expand(spec: SweepSpec) -> list[dict]:
     return points
 
 
-def apply_axes(base: HyflexDesign, axes: dict) -> HyflexDesign:
+def apply_axes(base: HyflexDesign | str | Path | dict, axes: dict) -> HyflexDesign:
     """The base design with the axis values set; ValueError (with the reason) if the design
-    schema rejects the result."""
-    data = base.model_dump()
+    schema rejects the result.
+
+    The values are set in the design file *as written* (``base`` a path or its YAML dict), so
+    fields the schema derives from others (``columns_per_adc`` from ``adcs_per_array``) follow
+    the axis instead of contradicting it. A ``HyflexDesign`` is re-read from ``base_data``.
+    """
+    data = copy.deepcopy(base_data(base) if not isinstance(base, dict) else base)
     for path, value in axes.items():
         node = data
         keys = path.split(".")
         for k in keys[:-1]:
-            node = node[k]
+            node = node.setdefault(k, {})
         node[keys[-1]] = value
     try:
         return HyflexDesign.model_validate(data)
@@ -273,6 +279,14 @@ def apply_axes(base: HyflexDesign, axes: dict) -> HyflexDesign:
         e = exc.errors()[0]
         loc = ".".join(str(x) for x in e.get("loc", ()))
         raise ValueError(f"design schema: {loc + ': ' if loc else ''}{e.get('msg')}") from None
+
+
+def base_data(base: HyflexDesign | str | Path) -> dict:
+    """The design file as written (YAML dict); for a HyflexDesign object, its dump with the
+    fields the schema derives removed when the file gives the alternative."""
+    if isinstance(base, HyflexDesign):
+        return base.model_dump(exclude={"analog": {"columns_per_adc"}})
+    return read_yaml(base)
 
 
 def is_finite(x) -> bool:
