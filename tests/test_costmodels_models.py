@@ -107,14 +107,44 @@ def test_analog_module_slc_mode_uses_6bit_conversions():
     assert fixed.parts["adc"][0].resolution == 7 and fixed.area_breakdown()["mode_switch"] == 0
 
 
-def test_constructor_defaults_come_from_the_data_file():
-    c = {k: v.value for k, v in load_constants().constants.items()}
-    assert m.HyflexBuffer().size == c["buffer_size"] and m.HyflexBuffer().width == c["buffer_width"]
-    assert m.HyflexLink().bandwidth == c["link_bandwidth"]
-    assert m.HyflexSFU().lanes == c["sfu_lanes"]
+def test_constructor_defaults_come_from_hyflexpims_design_file():
+    """Design attributes default to arch_specs/hyflexpim.yaml; the data file holds no design
+    parameter (one place each)."""
+    from hyflex_plugin.architecture import load_arch
+
+    d = load_arch()
+    assert (m.HyflexBuffer().size, m.HyflexBuffer().width) == (d.pu.buffer_bits, d.pu.buffer_width)
+    assert m.HyflexLink().bandwidth == d.chip.link_bandwidth
+    assert (m.HyflexSFU().lanes, m.HyflexSFU().clock_hz) == (d.pu.sfu_lanes, d.digital.clock)
     cell = m.HyflexRRAMCell()
-    assert (cell.rows, cell.columns) == (c["analog_rows"], c["analog_columns"])
-    assert m.HyflexDigitalModule().arrays == c["digital_arrays_per_module"]
+    assert (cell.rows, cell.columns, cell.cycle) == (d.analog.rows, d.analog.columns, d.analog.cycle)
+    assert m.HyflexDigitalModule().arrays == d.pu.digital_arrays_per_module
+    assert m.HyflexAnalogModule().arrays == d.pu.arrays_per_module
     # one ADC per array converts every column once per analog cycle
     assert m.HyflexSARADC().throughput == pytest.approx(
-        c["analog_columns"] / c["adcs_per_array"] / c["analog_cycle"])
+        d.analog.columns / d.analog.adcs_per_array / d.analog.cycle)
+    design_keys = {"rows", "columns", "arrays", "modules", "cycle", "clock", "lanes", "buffer",
+                   "adcs_per_array", "adc_max_bits", "input_bits", "weight_bits", "bandwidth"}
+    for name in load_constants().constants:
+        assert not (name.startswith(("analog_", "digital_")) and
+                    any(k in name for k in design_keys)), name
+        assert name not in {"input_bits", "weight_bits", "adcs_per_array", "adc_max_bits",
+                            "sfu_lanes", "buffer_size", "buffer_width", "link_bandwidth"}, name
+
+
+def test_buffer_and_link_scale_with_bits_per_action():
+    """Storage read in words: hwcomponents scales energy by bits_per_action / width."""
+    buf, link = m.HyflexBuffer(width=256), m.HyflexLink()
+    assert buf.read(bits_per_action=512).energy == pytest.approx(2 * buf.read().energy)
+    assert buf.write(bits_per_action=64).energy == pytest.approx(buf.write().energy / 4)
+    assert link.read(bits_per_action=1).energy == pytest.approx(link.read().energy / link.width)
+    # the port width is a real attribute: a wider port of the same size costs more per access
+    assert m.HyflexBuffer(width=512).read().energy > buf.read().energy
+
+
+def test_every_action_has_a_one_line_docstring():
+    for name in m.__all__:
+        cls = getattr(m, name)
+        for action in cls.get_action_names():
+            doc = getattr(cls, action).__doc__
+            assert doc and len(doc.strip().splitlines()) == 1, (name, action)

@@ -54,9 +54,19 @@ class PUParams(StrictModel):
     buffer_bits: int = Field(ge=1024)
     """On-PU buffer capacity [bits]."""
 
+    buffer_width: int = Field(ge=1)
+    """Bits per buffer access (the width of its read/write port) [bits]."""
+
     replication: Literal["auto", "none"] = "auto"
     """Copies of a block's matrices in spare analog arrays (``auto``: chosen per block to balance
     the pipeline, ISAAC-style; copies serve different tokens; ``none``: one copy of each)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "PUParams":
+        if self.buffer_width > self.buffer_bits:
+            raise ValueError(f"buffer_width {self.buffer_width} must not exceed buffer_bits "
+                             f"{self.buffer_bits}")
+        return self
 
 
 class AnalogParams(StrictModel):

@@ -1,4 +1,4 @@
-"""Sub-commands of the cost-model stage: ``hyflex calibrate``, ``hyflex tables``."""
+"""Sub-commands of the cost-model stage: ``hyflex calibrate``, ``hyflex breakdown``, ``hyflex tables``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import json
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("calibrate", help="one processing unit from the models vs the paper's Table 2")
-    p.add_argument("--json", action="store_true", help="print a JSON object instead of the table")
-    p.add_argument("--tech-node", default="65nm", help="technology node, e.g. 65nm (default)")
+    p = subparsers.add_parser("calibrate",
+                              help="one processing unit of a design from the models vs the paper's Table 2")
+    _design_options(p)
     p.set_defaults(func=_calibrate)
+
+    b = subparsers.add_parser("breakdown", help="area and peak power of a design per component, "
+                              "module, processing unit and chip")
+    _design_options(b)
+    b.set_defaults(func=_breakdown)
 
     t = subparsers.add_parser("tables", help="energy per action and area of every hyflex component")
     t.add_argument("--tech-node", default="65nm", help="technology node, e.g. 65nm, 32nm (7-130 nm)")
@@ -19,18 +24,56 @@ def register(subparsers) -> None:
     t.set_defaults(func=_tables)
 
 
+def _design_options(p) -> None:
+    p.add_argument("--arch", default=None, metavar="FILE",
+                   help="design file (default: arch_specs/hyflexpim.yaml, HyFlexPIM)")
+    p.add_argument("--tech-node", default=None,
+                   help="technology node, e.g. 32nm (default: the design file's tech_node)")
+    p.add_argument("--json", default=None, nargs="?", const="-", metavar="FILE|-",
+                   help="write the result as JSON to FILE (atomically) or stdout ('-', also "
+                        "the meaning of a bare --json) instead of the table")
+
+
 def _tech(args) -> float:
     from hyflex_plugin.units import parse_tech_node
 
     return parse_tech_node(args.tech_node, source="--tech-node")
 
 
+def _design_result(args, api):
+    """``api(tech_node, design)`` for the CLI's --arch and --tech-node; errors name the option."""
+    from hyflex_plugin.architecture.design import load_arch
+
+    design = load_arch(args.arch)
+    if args.tech_node is None:
+        return api(None, design)
+    return _checked(lambda tech: api(tech, design), _tech(args), args.tech_node)
+
+
+def _emit(args, result: dict, text) -> int:
+    from hyflex_plugin.io import atomic_write_json
+
+    if args.json == "-":
+        print(json.dumps(result, indent=2))
+    elif args.json:
+        atomic_write_json(args.json, result)
+        print(f"wrote {args.json}")
+    else:
+        print(text(result))
+    return 0
+
+
 def _calibrate(args) -> int:
     from hyflex_plugin.costmodels.calibrate import calibrate_pu, format_calibration
 
-    result = _checked(calibrate_pu, _tech(args), args.tech_node)
-    print(json.dumps(result, indent=2) if args.json else format_calibration(result))
-    return 0
+    return _emit(args, _design_result(args, calibrate_pu), format_calibration)
+
+
+def _breakdown(args) -> int:
+    from hyflex_plugin.costmodels.breakdown import design_breakdown, format_breakdown
+
+    return _emit(args, _design_result(args, lambda tech, design: design_breakdown(design, tech)),
+                 format_breakdown)
 
 
 def _tables(args) -> int:

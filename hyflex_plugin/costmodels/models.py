@@ -2,12 +2,14 @@
 
 One small class per physical component; constructor arguments are its attributes, actions are
 ``@action`` methods returning ``ActionCost(energy [J], latency [s], throughput [1/s])``, area in
-m^2. Every number comes from ``data/hyflexpim_65nm.yaml`` (value, unit, source). Technology
-scaling from the paper's 65 nm is declared once, in :meth:`_HyflexModel._scale_from_base_node`,
-with the Stillmaker & Baas (2017) CMOS rules that hwcomponents ships. Reused models underneath:
-the survey-based ``ADC`` of hwcomponents-adc and ISAAC's DAC, shift-and-add, eDRAM and
-chip-to-chip link from hwcomponents-library (all instantiated at 65 nm, then scaled by the same
-helper as everything else).
+m^2. Every cost constant comes from ``data/hyflexpim_65nm.yaml`` (value, unit, source); the
+default of every design attribute (rows, columns, ADC bits, lanes, clocks, buffer, ...) is
+HyFlexPIM's design file, ``arch_specs/hyflexpim.yaml``, so each design parameter lives in one
+place. Technology scaling from the paper's 65 nm is done once, in :class:`_HyflexModel`, with
+hwcomponents' own ``scale_tech_node`` (Stillmaker & Baas 2017 CMOS rules). Reused models
+underneath: the survey-based ``ADC`` of hwcomponents-adc and ISAAC's DAC, shift-and-add, eDRAM
+and chip-to-chip link from hwcomponents-library (all instantiated at 65 nm, then scaled by the
+same base class as everything else).
 
 hwcomponents finds these classes through the tiny ``hwcomponents-hyflex`` distribution
 (``hwcomponents_entry/``), which re-exports ``__all__``.
@@ -19,14 +21,8 @@ import inspect
 import math
 
 from hwcomponents import ActionCost, ComponentModel, action
-from hwcomponents.scaling import (
-    tech_node_area,
-    tech_node_energy,
-    tech_node_latency,
-    tech_node_leak,
-    tech_node_throughput,
-)
 
+from hyflex_plugin.architecture.design import load_arch
 from hyflex_plugin.basetypes import closest_name, did_you_mean
 from hyflex_plugin.costmodels.constants import const, const_int
 from hyflex_plugin.errors import HyflexInputError
@@ -46,13 +42,12 @@ __all__ = [
     "HyflexDigitalModule",
 ]
 
-# Constructor defaults: the data file's values (one place per constant).
+#: Node [m] the cost constants of the data file are stated at.
 _BASE = const("base_tech_node")
-_A_ROWS, _A_COLS = const_int("analog_rows"), const_int("analog_columns")
-_A_ARRAYS, _ADC_BITS = const_int("analog_arrays_per_module"), const_int("adc_max_bits")
-_CYCLE = const("analog_cycle")
-_D_ROWS, _D_COLS = const_int("digital_rows"), const_int("digital_columns")
-_D_ARRAYS, _OP_BITS = const_int("digital_arrays_per_module"), const_int("weight_bits")
+# Constructor defaults of the design attributes: HyFlexPIM's design file (one place per parameter).
+_HYFLEXPIM = load_arch()
+_A, _D, _PU = _HYFLEXPIM.analog, _HYFLEXPIM.digital, _HYFLEXPIM.pu
+_ADC_RATE = _A.columns / _A.adcs_per_array / _A.cycle  # conversions/s of one ADC
 
 
 def nor_steps_per_mac(op_bits: int = 8) -> int:
@@ -126,8 +121,15 @@ class _HyflexModel(ComponentModel):
         super().__init_subclass__(**kwargs)
         cls._additional_kwargs = _MisspelledAttributes(attribute_names(cls))
 
-    def __init__(self, area: float, leak_power: float = 0.0):
+    def __init__(self, area: float, tech_node, unknown: dict, leak_power: float = 0.0,
+                 scale: bool = True):
+        """Reject unknown attributes, set area [m^2] and leakage [W] at 65 nm, scale to ``tech_node``.
+
+        ``scale=False`` for compounds whose parts are already scaled.
+        """
+        self._reject_unknown(unknown)
         super().__init__(area=area, leak_power=leak_power)
+        self.tech_node = self._scale_from_base_node(tech_node) if scale else tech_node
 
     def _reject_unknown(self, unknown: dict) -> None:
         """Raise for an attribute the class does not take, naming it and the accepted ones."""
@@ -161,11 +163,11 @@ class _HyflexModel(ComponentModel):
         return float(value)
 
     def _scale_from_base_node(self, tech_node) -> float:
-        """Scale area, energy, latency, throughput and leakage from 65 nm to ``tech_node`` [m].
+        """Check ``tech_node`` [m] and scale every cost from 65 nm to it (hwcomponents' rule).
 
-        Stillmaker & Baas (2017) CMOS rules (hwcomponents.scaling). RRAM cell energy and area are
-        scaled with the same rules: a simplification (smaller node -> shorter lines, lower
-        voltages), stated in docs/cost-models.md.
+        hwcomponents' ``scale_tech_node`` applies the Stillmaker & Baas (2017) CMOS rules. RRAM
+        cell energy and area are scaled with the same rules: a simplification (smaller node ->
+        shorter lines, lower voltages), stated in docs/cost-models.md.
         """
         lo, hi = const("min_tech_node"), const("max_tech_node")
         if isinstance(tech_node, bool) or not isinstance(tech_node, (int, float)) or not (
@@ -179,19 +181,7 @@ class _HyflexModel(ComponentModel):
                     if isinstance(tech_node, (int, float)) and not isinstance(tech_node, bool)
                     else repr(tech_node)),
             )
-        base = const("base_tech_node")
-        return self.scale(
-            "tech_node", float(tech_node), base,
-            area_scale_function=tech_node_area,
-            energy_scale_function=tech_node_energy,
-            latency_scale_function=tech_node_latency,
-            throughput_scale_function=tech_node_throughput,
-            leak_power_scale_function=tech_node_leak,
-        )
-
-    # convenience for reports
-    def action_energy(self, name: str) -> float:
-        return getattr(self, name)().energy
+        return self.scale_tech_node(float(tech_node), _BASE)
 
 
 def _f2_area(f2: float) -> float:
@@ -201,33 +191,30 @@ def _f2_area(f2: float) -> float:
 
 # ============================================================================ analog path
 class HyflexRRAMCell(_HyflexModel):
-    """One RRAM cell of a 64x128 analog array, SLC (1 bit) or MLC (2 bits).
+    """One RRAM cell of an analog array, SLC (1 bit) or MLC (2 bits).
 
     Args:
         bits_per_cell: 1 (SLC) or 2 (MLC).
         rows, columns: size of the array the cell sits in (attributes of the macro; the cell's
             cost does not depend on them, they are validated and carried for the tables).
+        cycle: analog cycle [s] (one 1-bit input applied to the array).
         tech_node: technology node [m].
 
-    Actions:
-        read: one cell conducting for one 1-bit input cycle, averaged over stored levels
-            (levels uniformly used, equally spaced in conductance between G_off and G_on) and
-            over input bits (P[bit = 1] = 0.5): E = V_read^2 * G_mean * t_read * P[1].
-        write: programming one cell: SLC one SET pulse; MLC iterative write-verify (N pulses,
-            each followed by a verify read).
+    Read energy: E = V_read^2 * G_mean * t_read * P[1], averaged over stored levels (uniformly
+    used, equally spaced in conductance between G_off and G_on) and input bits (P[bit = 1]).
     """
 
     component_name = ["hyflex_rram_cell", "HyflexRRAMCell"]
 
-    def __init__(self, bits_per_cell: int = 2, rows: int = _A_ROWS, columns: int = _A_COLS,
-                 tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, bits_per_cell: int = _A.mlc_bits_per_cell, rows: int = _A.rows,
+                 columns: int = _A.columns, cycle: float = _A.cycle, tech_node: float = _BASE,
+                 **unknown):
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
                                           " (1 = SLC, 2 = MLC; 3-4-bit MLC was rejected by the paper)")
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
-        super().__init__(area=_f2_area(const("analog_cell_area")))
-        self.tech_node = self._scale_from_base_node(tech_node)
+        self.cycle = self._positive("cycle", cycle)
+        super().__init__(_f2_area(const("analog_cell_area")), tech_node, unknown)
 
     @property
     def mean_conductance(self) -> float:
@@ -239,13 +226,15 @@ class HyflexRRAMCell(_HyflexModel):
 
     @action
     def read(self) -> ActionCost:
+        """One cell conducting for one 1-bit input cycle."""
         t = const("rram_read_pulse")
         v = const("rram_read_voltage")
         e = v * v * self.mean_conductance * t * const("input_bit_one_probability")
-        return ActionCost(energy=e, latency=const("analog_cycle"), throughput=1 / const("analog_cycle"))
+        return ActionCost(energy=e, latency=self.cycle, throughput=1 / self.cycle)
 
     @action
     def write(self) -> ActionCost:
+        """Programming one cell: SLC one SET pulse, MLC write-verify (N pulses, each verified)."""
         v, r, t = const("rram_set_voltage"), const("rram_r_on"), const("rram_set_pulse")
         pulse = v * v / r * t
         if self.bits_per_cell == 1:
@@ -258,35 +247,33 @@ class HyflexRRAMCell(_HyflexModel):
 
 
 class HyflexRRAMArray(_HyflexModel):
-    """A ``rows`` x ``columns`` analog RRAM array (cells only; drivers and ADC are separate).
-
-    Actions:
-        read: one analog cycle: every row driven with one input bit, every cell conducts.
-        write: programming every cell of the array once.
-    """
+    """A ``rows`` x ``columns`` analog RRAM array (cells only; drivers and ADC are separate)."""
 
     component_name = ["hyflex_rram_array", "HyflexRRAMArray"]
 
-    def __init__(self, bits_per_cell: int = 2, rows: int = _A_ROWS, columns: int = _A_COLS,
-                 tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
-        self._cell = HyflexRRAMCell(bits_per_cell, rows, columns, _BASE)
+    def __init__(self, bits_per_cell: int = _A.mlc_bits_per_cell, rows: int = _A.rows,
+                 columns: int = _A.columns, cycle: float = _A.cycle, tech_node: float = _BASE,
+                 **unknown):
+        self._cell = HyflexRRAMCell(bits_per_cell, rows, columns, cycle, _BASE)
         self.bits_per_cell, self.rows, self.columns = bits_per_cell, rows, columns
+        self.cycle = cycle
         self.n_cells = self._cell.rows * self._cell.columns
-        super().__init__(area=self.n_cells * self._cell.area)
-        self.tech_node = self._scale_from_base_node(tech_node)
+        super().__init__(self.n_cells * self._cell.area, tech_node, unknown)
 
     @property
     def bits_stored(self) -> int:
+        """Weight bits the array holds [bits]."""
         return self.n_cells * self.bits_per_cell
 
     @action
     def read(self) -> ActionCost:
+        """One analog cycle: every row driven with one input bit, every cell conducts."""
         c = self._cell.read()
         return ActionCost(energy=self.n_cells * c.energy, latency=c.latency, throughput=c.throughput)
 
     @action
     def write(self) -> ActionCost:
+        """Programming every cell of the array once, row after row."""
         c = self._cell.write()
         # rows are programmed one after another, all columns of a row in parallel
         lat = self.rows * c.latency
@@ -294,27 +281,26 @@ class HyflexRRAMArray(_HyflexModel):
 
 
 class HyflexSARADC(_HyflexModel):
-    """The reconfigurable SAR ADC: built for ``max_resolution`` (7) bits, used at 6 in SLC mode.
+    """The reconfigurable SAR ADC: built for ``max_resolution`` bits, used at fewer in SLC mode.
 
     Energy per conversion and area come from hwcomponents-adc's survey-based ``ADC`` (Murmann
     survey fit, arXiv 2404.06553) at 65 nm, multiplied by the calibration factors of the data
     file (tuned against the paper's Table 2). Area is that of the ``max_resolution`` ADC (the
-    capacitor array is built for 7 bits); energy is that of a ``resolution``-bit conversion (the
+    capacitor array is built for it); energy is that of a ``resolution``-bit conversion (the
     skipped MSB capacitor is neither charged nor compared).
 
     Args:
         resolution: bits converted (7 = MLC mode, 6 = SLC mode); 4 <= resolution <= max_resolution.
         max_resolution: bits the ADC is built for.
-        throughput: conversions per second of this ADC (default: 128 columns per 100 ns cycle).
+        throughput: conversions per second of this ADC (default: every column of an array once
+            per analog cycle, shared by the array's ADCs).
         tech_node: [m].
     """
 
     component_name = ["hyflex_sar_adc", "hyflex_adc", "HyflexSARADC"]
 
-    def __init__(self, resolution: int = _ADC_BITS, max_resolution: int = _ADC_BITS,
-                 throughput: float = _A_COLS / const_int("adcs_per_array") / _CYCLE,
-                 tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, resolution: int = _A.adc_bits_mlc, max_resolution: int = _A.adc_max_bits,
+                 throughput: float = _ADC_RATE, tech_node: float = _BASE, **unknown):
         from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
 
         self.max_resolution = self._positive_int("max_resolution", max_resolution)
@@ -327,15 +313,17 @@ class HyflexSARADC(_HyflexModel):
         built = ADC(n_bits=self.max_resolution, tech_node=_BASE, throughput=self.throughput)
         used = ADC(n_bits=self.resolution, tech_node=_BASE, throughput=self.throughput)
         self._energy = used.read().energy * const("adc_energy_calibration")
-        super().__init__(area=built.area * const("adc_area_calibration"))
-        self.tech_node = self._scale_from_base_node(tech_node)
+        # survey leakage (20 % of its energy) dropped: adc_energy_calibration was tuned without it
+        super().__init__(built.area * const("adc_area_calibration"), tech_node, unknown)
 
     @action
     def convert(self) -> ActionCost:
+        """One ``resolution``-bit conversion of one column's current."""
         return ActionCost(energy=self._energy, latency=1 / self.throughput, throughput=self.throughput)
 
     @action
     def read(self) -> ActionCost:
+        """One conversion (= ``convert``; the name AccelForge's tolls call)."""
         return self.convert()
 
 
@@ -343,54 +331,50 @@ class HyflexWordlineDriver(_HyflexModel):
     """A 1-bit word-line driver (inputs are bit-serial: 8 cycles for INT8).
 
     ISAAC's 1-bit DAC (hwcomponents-library ``IsaacDAC``, Shafiee et al., ISCA 2016) at 65 nm.
-
-    Actions:
-        read: drive one row for one input bit (throughput: a bank of ``rows`` drivers per
-            array drives every row once per 100 ns analog cycle).
+    Throughput: a bank of ``rows`` drivers per array drives every row once per analog ``cycle``.
     """
 
     component_name = ["hyflex_wordline_driver", "HyflexWordlineDriver"]
 
-    def __init__(self, rows: int = _A_ROWS, tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, rows: int = _A.rows, cycle: float = _A.cycle, tech_node: float = _BASE,
+                 **unknown):
         from hwcomponents_library import IsaacDAC
 
         self.rows = self._positive_int("rows", rows)
+        self.cycle = self._positive("cycle", cycle)
         dac = IsaacDAC(tech_node=_BASE, resolution=1, rows=1)
         self._energy = dac.read().energy
-        super().__init__(area=dac.area)
-        self.tech_node = self._scale_from_base_node(tech_node)
+        # no leakage to drop: ISAAC's DAC figure has none (0 in hwcomponents-library)
+        super().__init__(dac.area, tech_node, unknown)
 
     @action
     def read(self) -> ActionCost:
-        # one driver bank per array drives all its `rows` rows in one analog cycle
-        t = const("analog_cycle")
-        return ActionCost(energy=self._energy, latency=t, throughput=self.rows / t)
+        """Driving one row for one input bit."""
+        return ActionCost(energy=self._energy, latency=self.cycle, throughput=self.rows / self.cycle)
 
 
 class HyflexShiftAdd(_HyflexModel):
     """Shift-and-add of ADC outputs: SLC factors x1/x2/x4/x8, MLC x1/x4/x16/x64.
 
-    ISAAC's shift-and-add (hwcomponents-library ``IsaacShiftAdd``) at 65 nm.
-
-    Actions:
-        read / compute: one shift-and-add of one ADC output into the column-group register.
+    ISAAC's shift-and-add (hwcomponents-library ``IsaacShiftAdd``) at 65 nm, one per ADC, run at
+    the ADC's conversion rate (``throughput``).
     """
 
     component_name = ["hyflex_shift_add", "HyflexShiftAdd"]
 
-    def __init__(self, bits_per_cell: int = 2, width: int = const_int("shift_add_width"),
+    def __init__(self, bits_per_cell: int = _A.mlc_bits_per_cell,
+                 width: int = const_int("shift_add_width"), throughput: float = _ADC_RATE,
                  tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacShiftAdd
 
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
                                           " (1 = SLC, 2 = MLC)")
         self.width = self._positive_int("width", width)
+        self.throughput = self._positive("throughput", throughput)
         sa = IsaacShiftAdd(tech_node=_BASE, width=self.width)
         self._energy = sa.read().energy
-        super().__init__(area=sa.area)
-        self.tech_node = self._scale_from_base_node(tech_node)
+        # no leakage to drop: ISAAC's shift-and-add figure has none (0 in hwcomponents-library)
+        super().__init__(sa.area, tech_node, unknown)
 
     @property
     def shift_factors(self) -> list[int]:
@@ -399,11 +383,13 @@ class HyflexShiftAdd(_HyflexModel):
 
     @action
     def compute(self) -> ActionCost:
-        t = 1 / const("shift_add_clock")
-        return ActionCost(energy=self._energy, latency=t, throughput=1 / t)
+        """One shift-and-add of one ADC output into its column group's register."""
+        return ActionCost(energy=self._energy, latency=1 / self.throughput,
+                          throughput=self.throughput)
 
     @action
     def read(self) -> ActionCost:
+        """One shift-and-add (= ``compute``; the name AccelForge's tolls call)."""
         return self.compute()
 
 
@@ -412,84 +398,77 @@ class HyflexModeSwitch(_HyflexModel):
 
     A transmission gate that disconnects the ADC's MSB capacitor (6-bit SLC mode), plus one 2:1
     mux per shift-control bit choosing the SLC or MLC shift factors.
-
-    Actions:
-        read: the per-conversion overhead of the switch path.
-        switch: one SLC <-> MLC mode change (rewriting the mode latches).
     """
 
     component_name = ["hyflex_mode_switch", "HyflexModeSwitch"]
 
     def __init__(self, tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
         n_mux = const("shift_control_muxes")
-        super().__init__(area=const("msb_cap_switch_area") + n_mux * const("mux2_area"))
-        self.tech_node = self._scale_from_base_node(tech_node)
+        super().__init__(const("msb_cap_switch_area") + n_mux * const("mux2_area"), tech_node,
+                         unknown)
 
     @action
     def read(self) -> ActionCost:
+        """The switch path's overhead on one conversion (gate and mux charge)."""
         e = const("msb_cap_switch_energy") + const("shift_control_muxes") * const("mux2_energy")
         return ActionCost(energy=e, latency=0.0, throughput=float("inf"))
 
     @action
     def switch(self) -> ActionCost:
+        """One SLC <-> MLC mode change (rewriting the mode latches)."""
         t = const("mode_switch_latency")
         return ActionCost(energy=const("mode_switch_energy"), latency=t, throughput=1 / t)
 
 
 # ============================================================================ digital path
 class HyflexDigitalPIMArray(_HyflexModel):
-    """A 1024x1024 SLC RRAM array doing MAGIC-style bit-wise NOR/INV logic, 1 GHz.
+    """A ``rows`` x ``columns`` SLC RRAM array doing MAGIC-style bit-wise NOR/INV logic.
 
-    Row-parallel: one NOR step runs in every row at once; each row is a lane computing its own
-    INT8 multiply-accumulate in :func:`nor_steps_per_mac` steps (919 for INT8).
-
-    Actions:
-        nor: one NOR step in every row of the array.
-        compute: one ``op_bits`` multiply-accumulate on one row lane (throughput per lane).
-        read / write: read or write one ``op_bits`` operand (cells) of one lane.
-    Area is that of the whole array; AccelForge instantiates one model per lane, so hyflex
-    takes area from the design (modules x arrays), not from AccelForge's per-instance sum.
+    Row-parallel: one NOR step runs in every row at once, one step per ``clock_hz`` cycle; each
+    row is a lane computing its own multiply-accumulate in :func:`nor_steps_per_mac` steps
+    (919 for INT8). Area is that of the whole array; AccelForge instantiates one model per lane,
+    so hyflex takes area from the design (modules x arrays), not from AccelForge's per-instance sum.
     """
 
     component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
 
-    def __init__(self, rows: int = _D_ROWS, columns: int = _D_COLS, op_bits: int = _OP_BITS,
-                 tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, rows: int = _D.rows, columns: int = _D.columns, op_bits: int = _D.op_bits,
+                 clock_hz: float = _D.clock, tech_node: float = _BASE, **unknown):
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
         self.op_bits = self._choice("op_bits", op_bits, (4, 8, 16), " (bits per operand)")
+        self.clock_hz = self._positive("clock_hz", clock_hz)
         self.nor_steps_per_mac = nor_steps_per_mac(self.op_bits)
-        super().__init__(area=self.rows * self.columns * _f2_area(const("digital_cell_area")))
-        self.tech_node = self._scale_from_base_node(tech_node)
+        super().__init__(self.rows * self.columns * _f2_area(const("digital_cell_area")),
+                         tech_node, unknown)
 
     @property
     def cycle(self) -> float:
-        return 1.0 / const("digital_clock")
+        """One NOR step [s]."""
+        return 1.0 / self.clock_hz
 
     @action
     def nor(self) -> ActionCost:
+        """One NOR step in every row of the array."""
         return ActionCost(energy=self.rows * const("digital_nor_energy"), latency=self.cycle,
                           throughput=1 / self.cycle)
 
     @action
     def compute(self) -> ActionCost:
-        # throughput per row lane (AccelForge instantiates one compute per lane)
+        """One ``op_bits`` multiply-accumulate on one row lane (throughput per lane)."""
         lat = self.nor_steps_per_mac * self.cycle
         return ActionCost(energy=self.nor_steps_per_mac * const("digital_nor_energy"), latency=lat,
                           throughput=1 / lat)
 
     @action
     def read(self) -> ActionCost:
-        # reading an operand of one lane: a NOR-based copy of op_bits cells
+        """Reading one ``op_bits`` operand of one lane (a NOR-based copy of its cells)."""
         return ActionCost(energy=self.op_bits * const("digital_nor_energy"), latency=self.cycle,
                           throughput=1 / self.cycle)
 
     @action
     def write(self) -> ActionCost:
-        # writing an operand of one lane: op_bits cells switched, one cycle (each priced as
-        # a NOR step, which also switches one output cell)
+        """Writing one ``op_bits`` operand of one lane (its cells switched, each priced as a NOR step)."""
         return ActionCost(energy=self.op_bits * const("digital_nor_energy"),
                           latency=self.cycle, throughput=1 / self.cycle)
 
@@ -498,19 +477,15 @@ class HyflexSFU(_HyflexModel):
     """The special-function unit: softmax, layer norm and GELU, ``lanes`` elements per cycle.
 
     Energy per element = fixed-point operation count x energy per operation (data file).
-
-    Actions (per element): softmax (= compute), layernorm, gelu.
     """
 
     component_name = ["hyflex_sfu", "HyflexSFU"]
 
-    def __init__(self, lanes: int = const_int("sfu_lanes"), clock_hz: float = const("digital_clock"),
+    def __init__(self, lanes: int = _PU.sfu_lanes, clock_hz: float = _D.clock,
                  tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
         self.lanes = self._positive_int("lanes", lanes)
         self.clock_hz = self._positive("clock_hz", clock_hz)
-        super().__init__(area=self.lanes * const("sfu_area_per_lane"))
-        self.tech_node = self._scale_from_base_node(tech_node)
+        super().__init__(self.lanes * const("sfu_area_per_lane"), tech_node, unknown)
 
     def _per_element(self, ops_name: str) -> ActionCost:
         thr = self.lanes * self.clock_hz
@@ -519,18 +494,22 @@ class HyflexSFU(_HyflexModel):
 
     @action
     def softmax(self) -> ActionCost:
+        """Softmax of one element (exp, running sum, normalisation)."""
         return self._per_element("sfu_ops_softmax")
 
     @action
     def layernorm(self) -> ActionCost:
+        """Layer norm of one element (mean, variance, scale, affine)."""
         return self._per_element("sfu_ops_layernorm")
 
     @action
     def gelu(self) -> ActionCost:
+        """GELU of one element (tanh approximation by LUT)."""
         return self._per_element("sfu_ops_gelu")
 
     @action
     def compute(self) -> ActionCost:
+        """Softmax of one element (= ``softmax``; the name AccelForge's computes call)."""
         return self.softmax()
 
 
@@ -538,14 +517,14 @@ class HyflexSFU(_HyflexModel):
 class HyflexBuffer(_HyflexModel):
     """On-PU buffer: ISAAC's eDRAM (hwcomponents-library ``IsaacEDRAM``) at 65 nm.
 
-    Actions: read, write (one ``width``-bit access).
+    Read in words of ``width`` bits: an engine that passes ``bits_per_action`` (AccelForge does)
+    gets the energy scaled by bits_per_action / width.
     """
 
     component_name = ["hyflex_buffer", "HyflexBuffer"]
 
-    def __init__(self, width: int = const_int("buffer_width"), size: int = const_int("buffer_size"),
+    def __init__(self, width: int = _PU.buffer_width, size: int = _PU.buffer_bits,
                  tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
         from hwcomponents_library import IsaacEDRAM
 
         self.width = self._positive_int("width", width)
@@ -554,16 +533,17 @@ class HyflexBuffer(_HyflexModel):
             self._fail("size", f"expected size >= width ({self.width} bits), got {size!r}")
         mem = IsaacEDRAM(tech_node=_BASE, width=self.width, size=self.size)
         self._read, self._write = mem.read(), mem.write()
-        super().__init__(area=mem.area, leak_power=mem.leak_power)
-        self.tech_node = self._scale_from_base_node(tech_node)
+        super().__init__(mem.area, tech_node, unknown, leak_power=mem.leak_power)
 
-    @action
+    @action(bits_per_action="width")
     def read(self) -> ActionCost:
+        """Reading one ``width``-bit word."""
         t = const("buffer_access_latency")
         return ActionCost(energy=self._read.energy, latency=t, throughput=1 / t)
 
-    @action
+    @action(bits_per_action="width")
     def write(self) -> ActionCost:
+        """Writing one ``width``-bit word."""
         t = const("buffer_access_latency")
         return ActionCost(energy=self._write.energy, latency=t, throughput=1 / t)
 
@@ -572,30 +552,32 @@ class HyflexLink(_HyflexModel):
     """Link between processing units / chips: ISAAC's chip-to-chip link energy per bit,
     ``bandwidth`` bytes/s (128 GB/s in the paper's setup).
 
-    Actions: read, write (one ``width``-bit transfer).
+    Transfers words of ``width`` bits: an engine that passes ``bits_per_action`` gets the energy
+    scaled by bits_per_action / width.
     """
 
     component_name = ["hyflex_link", "HyflexLink"]
 
-    def __init__(self, bandwidth: float = const("link_bandwidth"), width: int = const_int("link_width"),
-                 tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, bandwidth: float = _HYFLEXPIM.chip.link_bandwidth,
+                 width: int = const_int("link_width"), tech_node: float = _BASE, **unknown):
         from hwcomponents_library import IsaacChip2ChipLink
 
         self.bandwidth = self._positive("bandwidth", bandwidth)
         self.width = self._positive_int("width", width)
         link = IsaacChip2ChipLink(tech_node=_BASE, width=self.width)
         self._energy = link.read().energy
-        super().__init__(area=link.area)
-        self.tech_node = self._scale_from_base_node(tech_node)
+        # no leakage to drop: ISAAC's link figure has none (0 in hwcomponents-library)
+        super().__init__(link.area, tech_node, unknown)
 
-    @action
+    @action(bits_per_action="width")
     def read(self) -> ActionCost:
+        """Transferring one ``width``-bit word."""
         lat = self.width / 8 / self.bandwidth
         return ActionCost(energy=self._energy, latency=lat, throughput=1 / lat)
 
-    @action
+    @action(bits_per_action="width")
     def write(self) -> ActionCost:
+        """Transferring one ``width``-bit word (= ``read``: one transfer)."""
         return self.read()
 
 
@@ -604,20 +586,18 @@ class HyflexAnalogModule(_HyflexModel):
     """One analog PIM module: ``arrays`` RRAM arrays, each with its 1-bit row drivers, ADC(s),
     shift-and-add and mode switch, run in SLC (``bits_per_cell`` 1) or MLC (2) mode.
 
-    Costs are counts x per-action costs of the component models (no totals written down).
-
-    Actions:
-        mvm_cycle: one 100 ns analog cycle with every array active (every row driven with one
-            input bit, every column converted once).
+    Costs are counts x per-action costs of the component models (no totals written down). A
+    design with a mode switch converts at ``max_adc_bits`` in MLC mode and one bit less in SLC
+    mode, unless ``adc_bits`` says otherwise.
     """
 
     component_name = ["hyflex_analog_module", "HyflexAnalogModule"]
 
-    def __init__(self, arrays: int = _A_ARRAYS, rows: int = _A_ROWS, columns: int = _A_COLS,
-                 bits_per_cell: int = 2, adcs_per_array: float = const("adcs_per_array"),
-                 max_adc_bits: int = _ADC_BITS, mode_switch: bool = True, cycle: float = _CYCLE,
+    def __init__(self, arrays: int = _PU.arrays_per_module, rows: int = _A.rows,
+                 columns: int = _A.columns, bits_per_cell: int = _A.mlc_bits_per_cell,
+                 adcs_per_array: float = _A.adcs_per_array, max_adc_bits: int = _A.adc_max_bits,
+                 mode_switch: bool = True, cycle: float = _A.cycle, adc_bits: int | None = None,
                  tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
         self.arrays = self._positive_int("arrays", arrays)
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
@@ -625,15 +605,17 @@ class HyflexAnalogModule(_HyflexModel):
         self.adcs_per_array = self._positive("adcs_per_array", adcs_per_array)
         self.mode_switch = bool(mode_switch)
         self.cycle = self._positive("cycle", cycle)
-        # a design with a mode switch runs SLC at one bit less (MSB capacitor skipped)
-        adc_bits = max_adc_bits if (bits_per_cell == 2 or not mode_switch) else max_adc_bits - 1
+        if adc_bits is None:
+            # a design with a mode switch runs SLC at one bit less (MSB capacitor skipped)
+            adc_bits = max_adc_bits if (bits_per_cell == 2 or not mode_switch) else max_adc_bits - 1
+        rate = self.columns / self.adcs_per_array / cycle  # conversions/s of one ADC
         self.parts = {
-            "rram_array": (HyflexRRAMArray(bits_per_cell, rows, columns, tech_node), self.arrays),
-            "adc": (HyflexSARADC(adc_bits, max_adc_bits,
-                                 throughput=self.columns / self.adcs_per_array / cycle,
-                                 tech_node=tech_node), self.arrays * self.adcs_per_array),
-            "wordline_driver": (HyflexWordlineDriver(rows, tech_node), self.arrays * self.rows),
-            "shift_add": (HyflexShiftAdd(bits_per_cell, tech_node=tech_node),
+            "rram_array": (HyflexRRAMArray(bits_per_cell, rows, columns, cycle, tech_node),
+                           self.arrays),
+            "adc": (HyflexSARADC(adc_bits, max_adc_bits, throughput=rate, tech_node=tech_node),
+                    self.arrays * self.adcs_per_array),
+            "wordline_driver": (HyflexWordlineDriver(rows, cycle, tech_node), self.arrays * self.rows),
+            "shift_add": (HyflexShiftAdd(bits_per_cell, throughput=rate, tech_node=tech_node),
                           self.arrays * self.adcs_per_array),
             "mode_switch": (HyflexModeSwitch(tech_node),
                             self.arrays * self.adcs_per_array if self.mode_switch else 0),
@@ -646,8 +628,8 @@ class HyflexAnalogModule(_HyflexModel):
             "shift_add": self.arrays * self.columns,      # one shift-add per conversion
             "mode_switch": self.arrays * self.columns if self.mode_switch else 0,
         }
-        super().__init__(area=sum(m.area * n for m, n in self.parts.values()))
-        self.tech_node = tech_node  # parts are already scaled
+        super().__init__(sum(m.area * n for m, n in self.parts.values()), tech_node, unknown,
+                         scale=False)
 
     def area_breakdown(self) -> dict[str, float]:
         """Area [m^2] per part."""
@@ -659,44 +641,43 @@ class HyflexAnalogModule(_HyflexModel):
 
     @action
     def mvm_cycle(self) -> ActionCost:
+        """One analog cycle with every array active (every row driven, every column converted)."""
         t = self.cycle
         return ActionCost(energy=sum(self.cycle_energy_breakdown().values()), latency=t,
                           throughput=1 / t)
 
     @action
     def read(self) -> ActionCost:
+        """One fully active analog cycle (= ``mvm_cycle``)."""
         return self.mvm_cycle()
 
 
 class HyflexDigitalModule(_HyflexModel):
-    """One digital PIM module: ``arrays`` 1024x1024 SLC arrays doing NOR logic at 1 GHz.
-
-    Actions:
-        cycle: one 1 GHz cycle with every row lane of every array doing a NOR step.
-    """
+    """One digital PIM module: ``arrays`` SLC arrays doing NOR logic at ``clock_hz``."""
 
     component_name = ["hyflex_digital_module", "HyflexDigitalModule"]
 
-    def __init__(self, arrays: int = _D_ARRAYS, rows: int = _D_ROWS, columns: int = _D_COLS,
-                 op_bits: int = _OP_BITS, tech_node: float = _BASE, **unknown):
-        self._reject_unknown(unknown)
+    def __init__(self, arrays: int = _PU.digital_arrays_per_module, rows: int = _D.rows,
+                 columns: int = _D.columns, op_bits: int = _D.op_bits, clock_hz: float = _D.clock,
+                 tech_node: float = _BASE, **unknown):
         self.arrays = self._positive_int("arrays", arrays)
-        self.array = HyflexDigitalPIMArray(rows, columns, op_bits, tech_node)
-        super().__init__(area=self.arrays * self.array.area)
-        self.tech_node = tech_node
+        self.array = HyflexDigitalPIMArray(rows, columns, op_bits, clock_hz, tech_node)
+        super().__init__(self.arrays * self.array.area, tech_node, unknown, scale=False)
 
     @property
     def macs_per_cycle(self) -> float:
-        """INT8 MACs completed per cycle with every lane busy."""
+        """``op_bits`` MACs completed per cycle with every lane busy."""
         return self.arrays * self.array.rows / self.array.nor_steps_per_mac
 
     @action
     def cycle(self) -> ActionCost:
+        """One clock cycle with every row lane of every array doing a NOR step."""
         c = self.array.nor()
         return ActionCost(energy=self.arrays * c.energy, latency=c.latency, throughput=c.throughput)
 
     @action
     def read(self) -> ActionCost:
+        """One fully active clock cycle (= ``cycle``)."""
         return self.cycle()
 
 

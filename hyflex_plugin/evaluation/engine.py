@@ -151,6 +151,7 @@ def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int =
         # conversions/s of one array's share of ADCs: adcs_per_array / (bits + sampling) x step
         "adc_throughput": conversion_rate_per_array(analog_timing(design), slc),
         "mode_switch": hybrid, "tech_node": design.tech_node, "buffer_bits": design.pu.buffer_bits,
+        "buffer_width": design.pu.buffer_width, "cycle": a.cycle,
     }
 
 
@@ -162,6 +163,7 @@ def attention_params(design: HyflexDesign, heads: int, m: int, j: int, k: int,
         "H": heads, "M": m, "J": j, "K": k, "lanes": d.rows, "op_bits": d.op_bits,
         "total_arrays": pus * design.pu.digital_modules * design.pu.digital_arrays_per_module,
         "tech_node": design.tech_node, "buffer_bits": design.pu.buffer_bits,
+        "buffer_width": design.pu.buffer_width, "clock_hz": d.clock,
     }
 
 

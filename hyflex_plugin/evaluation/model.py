@@ -192,7 +192,7 @@ def _link_cost(design: HyflexDesign, bits: int) -> EinsumCost:
     link = HyflexLink(bandwidth=design.chip.link_bandwidth, tech_node=design.tech_node)
     c = link.read()
     transfers = bits / link.width
-    return EinsumCost({"Link": transfers * c.energy}, transfers * c.latency, 0,
+    return EinsumCost({"Link": link.read(bits_per_action=bits).energy}, transfers * c.latency, 0,
                       {"Link.read": transfers})
 
 
@@ -211,26 +211,9 @@ def pu_area_m2(design: HyflexDesign) -> float:
 
 
 def _pu_area_m2(design: HyflexDesign) -> float:
-    from hyflex_plugin.costmodels.models import (
-        HyflexAnalogModule,
-        HyflexBuffer,
-        HyflexDigitalModule,
-        HyflexSFU,
-    )
+    from hyflex_plugin.costmodels.breakdown import design_breakdown
 
-    a = design.analog
-    analog = HyflexAnalogModule(
-        arrays=design.pu.arrays_per_module, rows=a.rows, columns=a.columns,
-        bits_per_cell=a.mlc_bits_per_cell, adcs_per_array=a.adcs_per_array,
-        max_adc_bits=a.adc_max_bits, mode_switch=a.mlc_bits_per_cell != a.slc_bits_per_cell,
-        cycle=a.cycle, tech_node=design.tech_node).area
-    digital = HyflexDigitalModule(arrays=design.pu.digital_arrays_per_module,
-                                  rows=design.digital.rows, columns=design.digital.columns,
-                                  op_bits=design.digital.op_bits, tech_node=design.tech_node).area
-    sfu = HyflexSFU(lanes=design.pu.sfu_lanes, clock_hz=design.digital.clock,
-                    tech_node=design.tech_node).area
-    buf = HyflexBuffer(size=design.pu.buffer_bits, tech_node=design.tech_node).area
-    return design.pu.analog_modules * analog + design.pu.digital_modules * digital + sfu + buf
+    return design_breakdown(design)["pu"]["area_m2"]
 
 
 def _combine_parallel(parts: list[EinsumCost]) -> EinsumCost:

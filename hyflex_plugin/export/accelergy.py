@@ -63,14 +63,14 @@ def _storage(read: str | None, write: str | None = None, update: str | None = No
 
 def analog_primitives(bits_per_cell: int, rows: int, columns: int, adc_bits: int,
                       adc_max_bits: int, adc_throughput: float, buffer_bits: int,
-                      mode_switch: bool) -> list[Primitive]:
+                      mode_switch: bool, buffer_width: int) -> list[Primitive]:
     """Primitives of one analog (SLC or MLC) architecture."""
     mode = "slc" if bits_per_cell == 1 else "mlc"
     prims = [
         Primitive("hyflex_dummy_storage", None, {}, _storage(None),
                   note="activations and weights before they reach the PU (not priced, as in hyflex)"),
-        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": 256, "size": buffer_bits},
-                  _storage("read", "write", "write"), note="per 256-bit access"),
+        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": buffer_width, "size": buffer_bits},
+                  _storage("read", "write", "write"), note=f"per {buffer_width}-bit access"),
         Primitive(f"hyflex_sar_adc_{adc_bits}b", m.HyflexSARADC,
                   {"resolution": adc_bits, "max_resolution": adc_max_bits,
                    "throughput": adc_throughput},
@@ -95,11 +95,12 @@ def analog_primitives(bits_per_cell: int, rows: int, columns: int, adc_bits: int
     return prims
 
 
-def digital_primitives(lanes: int, op_bits: int, buffer_bits: int) -> list[Primitive]:
+def digital_primitives(lanes: int, op_bits: int, buffer_bits: int,
+                       buffer_width: int) -> list[Primitive]:
     return [
         Primitive("hyflex_dummy_storage", None, {}, _storage(None)),
-        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": 256, "size": buffer_bits},
-                  _storage("read", "write", "write"), note="per 256-bit access"),
+        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": buffer_width, "size": buffer_bits},
+                  _storage("read", "write", "write"), note=f"per {buffer_width}-bit access"),
         Primitive("hyflex_digital_pim_cells", m.HyflexDigitalPIMArray,
                   {"rows": lanes, "op_bits": op_bits}, _storage("read", "write", "write"),
                   note="operand cells of one row lane (area: one whole array)"),

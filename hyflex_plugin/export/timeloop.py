@@ -132,7 +132,7 @@ def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, lis
     slices = mp["n_input_slices"] * mp["n_weight_slices"]
     prims = acc.analog_primitives(mp["bits_per_cell"], a.rows, a.columns, mp["adc_bits"],
                                   a.adc_max_bits, a.adcs_per_array * a.columns / a.cycle,
-                                  design.pu.buffer_bits, mp["mode_switch"])
+                                  design.pu.buffer_bits, mp["mode_switch"], design.pu.buffer_width)
     sub = {p.subclass: p for p in prims}
     names = [p.subclass for p in prims]
 
@@ -147,7 +147,7 @@ def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, lis
                           {"depth": "INF", "width": 64, "datawidth": 8},
                           list(LINEAR_SPACES), []))
     s, at = attrs_of("hyflex_buffer")
-    nodes.append(_storage("buffer", s, {**at, "depth": design.pu.buffer_bits // 256, "datawidth": 8},
+    nodes.append(_storage("buffer", s, {**at, "depth": design.pu.buffer_bits // design.pu.buffer_width, "datawidth": 8},
                           ["Inputs", "Outputs"], ["Weights"]))
     nodes.append(Tagged("!Container", name="arrays", spatial={"meshX": arrays},
                         attributes={"n_input_slices": mp["n_input_slices"],
@@ -185,14 +185,14 @@ def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, lis
 
 def digital_arch(design: HyflexDesign, total_arrays: int) -> tuple[dict, list]:
     d = design.digital
-    prims = acc.digital_primitives(d.rows, d.op_bits, design.pu.buffer_bits)
+    prims = acc.digital_primitives(d.rows, d.op_bits, design.pu.buffer_bits, design.pu.buffer_width)
     tech = {"technology": f"{round(design.tech_node * 1e9):d}nm", "tech_node": design.tech_node,
             "global_cycle_seconds": 1.0 / d.clock, "datawidth": 8}
     nodes = [
         Tagged("!Container", name="hyflexpim_pu", attributes=tech),
         _storage("source", "hyflex_dummy_storage", {"depth": "INF", "width": 64, "datawidth": 8},
                  list(ATTN_SPACES), []),
-        _storage("buffer", "hyflex_buffer", {"width": 256, "size": design.pu.buffer_bits,
+        _storage("buffer", "hyflex_buffer", {"width": design.pu.buffer_width, "size": design.pu.buffer_bits,
                                              "depth": "INF", "datawidth": 8},
                  list(ATTN_SPACES), []),
         Tagged("!Container", name="digital_arrays", spatial={"meshX": total_arrays}),
