@@ -171,7 +171,8 @@ def format_calibration(result: dict) -> str:
     out.append("")
     out.append(f"per INT{result['weight_bits']} weight-MAC on the analog path "
                f"({result['input_bits']}-bit inputs, bit-serial):")
-    out.append(f"  {'mode':5s} {'ADC bits':>8s} {'columns/weight':>15s} {'conversions/MAC':>16s} {'energy pJ':>10s}")
+    out.append(f"  {'mode':5s} {'ADC bits':>8s} {'columns/weight':>15s} {'conversions/MAC':>16s} "
+               f"{'energy pJ':>10s}")
     for r in result["per_int8_weight_mac"].values():
         out.append(f"  {r['mode']:5s} {r['adc_bits']:8d} {r['columns_per_weight']:15d} "
                    f"{r['column_conversions_per_mac']:16.3f} {r['energy_j'] * 1e12:10.4f}")

@@ -69,6 +69,7 @@ class ConstantsFile(StrictModel):
 
 @cache
 def load_constants(path: str | None = None) -> ConstantsFile:
+    """The validated data file (default ``data/hyflexpim_65nm.yaml``), read once per process."""
     return load_model_yaml(path or DATA_FILE, ConstantsFile)
 
 
@@ -116,4 +117,5 @@ def overridden_constants(values: Mapping[str, float], source: str = "constants")
 
 
 def const_int(name: str) -> int:
+    """:func:`const` rounded to an integer (counts: steps, pulses, muxes, bits)."""
     return int(round(const(name)))

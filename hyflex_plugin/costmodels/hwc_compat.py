@@ -10,8 +10,10 @@ from __future__ import annotations
 
 
 def reset_model_cache() -> None:
-    """Forget hwcomponents' cached list of installed models if it holds wrapper objects (the
-    faulty state); a healthy cache of model classes is kept, so repeated calls cost nothing."""
+    """Forget hwcomponents' cached model list if it holds wrapper objects (the faulty state).
+
+    A healthy cache of model classes is kept, so repeated calls cost nothing.
+    """
     import hwcomponents.find_models as fm
 
     cached = fm._ALL_ESTIMATORS

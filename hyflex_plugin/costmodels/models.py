@@ -549,11 +549,11 @@ class HyflexBuffer(_HyflexModel):
 
 
 class HyflexLink(_HyflexModel):
-    """Link between processing units / chips: ISAAC's chip-to-chip link energy per bit,
-    ``bandwidth`` bytes/s (128 GB/s in the paper's setup).
+    """Link between processing units and chips: ISAAC's chip-to-chip link.
 
-    Transfers words of ``width`` bits: an engine that passes ``bits_per_action`` gets the energy
-    scaled by bits_per_action / width.
+    Energy per bit from hwcomponents-library ``IsaacChip2ChipLink``; ``bandwidth`` bytes/s
+    (128 GB/s in the paper's setup). Transfers words of ``width`` bits: an engine that passes
+    ``bits_per_action`` gets the energy scaled by bits_per_action / width.
     """
 
     component_name = ["hyflex_link", "HyflexLink"]
@@ -583,12 +583,12 @@ class HyflexLink(_HyflexModel):
 
 # ============================================================================ compounds
 class HyflexAnalogModule(_HyflexModel):
-    """One analog PIM module: ``arrays`` RRAM arrays, each with its 1-bit row drivers, ADC(s),
-    shift-and-add and mode switch, run in SLC (``bits_per_cell`` 1) or MLC (2) mode.
+    """One analog PIM module: ``arrays`` RRAM arrays with their drivers, ADCs, shift-adders.
 
-    Costs are counts x per-action costs of the component models (no totals written down). A
-    design with a mode switch converts at ``max_adc_bits`` in MLC mode and one bit less in SLC
-    mode, unless ``adc_bits`` says otherwise.
+    Each array has its 1-bit row drivers, ADC(s), shift-and-add and mode switch, run in SLC
+    (``bits_per_cell`` 1) or MLC (2) mode. Costs are counts x per-action costs of the component
+    models (no totals written down). A design with a mode switch converts at ``max_adc_bits`` in
+    MLC mode and one bit less in SLC mode, unless ``adc_bits`` says otherwise.
     """
 
     component_name = ["hyflex_analog_module", "HyflexAnalogModule"]

@@ -55,6 +55,7 @@ def _attr_str(attrs: dict) -> str:
 
 
 def to_csv(rows: list[dict]) -> str:
+    """The table as CSV in report units (pJ, ns, um^2)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["component", "class", "attributes", "action", "energy_pJ", "latency_ns", "area_um2"])
@@ -66,6 +67,7 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def to_yaml(rows: list[dict], tech_node: float) -> str:
+    """The table as YAML in SI units, with the technology node [m] it is for."""
     doc = {"tech_node_m": tech_node, "units": {"energy": "J", "latency": "s", "area": "m^2"},
            "source": "hyflex cost models (hyflex_plugin/costmodels, data/hyflexpim_65nm.yaml)",
            "rows": rows}
@@ -73,6 +75,7 @@ def to_yaml(rows: list[dict], tech_node: float) -> str:
 
 
 def to_text(rows: list[dict]) -> str:
+    """The table aligned for a terminal (pJ, ns, um^2)."""
     head = ["component", "action", "energy (pJ)", "latency (ns)", "area (um^2)", "attributes"]
     body = [[r["component"], r["action"], f"{r['energy_j'] * 1e12:.4g}",
              f"{r['latency_s'] * 1e9:.4g}", f"{r['area_m2'] * 1e12:.4g}",
