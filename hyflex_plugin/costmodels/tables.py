@@ -8,6 +8,7 @@ import io
 import yaml
 
 from hyflex_plugin.costmodels import models as m
+from hyflex_plugin.costmodels.constants import const
 
 #: (component label, class, attributes) for the table; both modes where a mode matters.
 TABLE_COMPONENTS: list[tuple[str, type, dict]] = [
@@ -30,8 +31,13 @@ TABLE_COMPONENTS: list[tuple[str, type, dict]] = [
 COLUMNS = ["component", "class", "attributes", "action", "energy_j", "latency_s", "area_m2"]
 
 
-def component_table(tech_node: float = 65e-9) -> list[dict]:
-    """One row per (component, action): energy [J], latency [s], area [m^2] at ``tech_node`` [m]."""
+def component_table(tech_node: float | None = None) -> list[dict]:
+    """One row per (component, action): energy [J], latency [s], area [m^2] at ``tech_node`` [m].
+
+    ``tech_node`` defaults to the node the cost constants are stated at (65 nm).
+    """
+    if tech_node is None:
+        tech_node = const("base_tech_node")
     rows = []
     for label, cls, attrs in TABLE_COMPONENTS:
         model = cls(**attrs, tech_node=tech_node)
