@@ -162,10 +162,16 @@ def choose_replicas(parts: Iterable[PartSlot], tokens: int, budget_arrays: int,
     fewest copies that make it faster, while the arrays fit in the budget. A block's latency is
     the sum of its stages, so this lowers it step by step; ties go to the earlier stage.
     """
-    parts = list(parts)
+    return list(_choose_replicas(tuple(parts), tokens, budget_arrays, mode))
+
+
+@lru_cache(maxsize=8192)
+def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: int,
+                     mode: str) -> tuple[int, ...]:
+    """:func:`choose_replicas`, memoised (a pure function; sweeps ask for it repeatedly)."""
     reps = [1] * len(parts)
     if mode == "none" or not parts:
-        return reps
+        return tuple(reps)
     if mode != "auto":
         raise ValueError(f"replication mode must be 'auto' or 'none', got {mode!r}")
     used = sum(p.arrays for p in parts)
@@ -199,7 +205,7 @@ def choose_replicas(parts: Iterable[PartSlot], tokens: int, budget_arrays: int,
                 if gain > 0 and (best is None or gain > best[0] * (1 + 1e-9)):
                     best = (gain, add, cost)
         if best is None:
-            return reps
+            return tuple(reps)
         for i, d in best[1].items():
             reps[i] += d
         used += best[2]

@@ -151,7 +151,7 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
              "designs": len(points) // (len(spec.models) * len(spec.seq_lens)),
              "resumed": resumed, "evaluated": len(payloads)}
     client_cm = (dask_client(scheduler, workers)
-                 if run_engine == "accelforge" and (payloads or verify) and workers != 0
+                 if run_engine == "accelforge" and payloads and workers != 0
                  else contextlib.nullcontext(None))
     try:
         with client_cm as client:
