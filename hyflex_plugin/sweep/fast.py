@@ -24,10 +24,9 @@ import numpy as np
 
 from hyflex_plugin.evaluation.engine import EinsumCost
 
-#: Bits of one value and bits per buffer access in the AccelForge templates
-#: (``arch_specs/accelforge/*.yaml``: ``bits_per_value: {All: 8}``, ``bits_per_action: 256``).
+#: Bits of one value in the AccelForge templates (``arch_specs/accelforge/*.yaml``:
+#: ``bits_per_value: {All: 8}``); a buffer access moves ``buffer_width`` bits (design file).
 VALUE_BITS = 8
-BUFFER_ACTION_BITS = 256
 
 
 def _cost(obj, action: str) -> tuple[float, float]:
@@ -39,7 +38,8 @@ def _cost(obj, action: str) -> tuple[float, float]:
 @lru_cache(maxsize=4096)
 def _analog_components(bits_per_cell: int, rows: int, columns: int, adc_bits: int,
                        adc_max_bits: int, adc_throughput: float, buffer_bits: int,
-                       tech_node: float, overrides: tuple = ()) -> dict[str, tuple[float, ...]]:
+                       buffer_width: int, cycle: float, tech_node: float,
+                       overrides: tuple = ()) -> dict[str, tuple[float, ...]]:
     from hyflex_plugin.costmodels.models import (
         HyflexBuffer,
         HyflexModeSwitch,
@@ -49,27 +49,30 @@ def _analog_components(bits_per_cell: int, rows: int, columns: int, adc_bits: in
         HyflexWordlineDriver,
     )
 
-    buf = HyflexBuffer(size=buffer_bits, tech_node=tech_node)
+    buf = HyflexBuffer(size=buffer_bits, width=buffer_width, tech_node=tech_node)
     return {
         "Cell": _cost(HyflexRRAMCell(bits_per_cell=bits_per_cell, rows=rows, columns=columns,
-                                     tech_node=tech_node), "read"),
+                                     cycle=cycle, tech_node=tech_node), "read"),
         "ADC": _cost(HyflexSARADC(resolution=adc_bits, max_resolution=adc_max_bits,
                                   throughput=adc_throughput, tech_node=tech_node), "read"),
         "ShiftAdd": _cost(HyflexShiftAdd(bits_per_cell=bits_per_cell, tech_node=tech_node), "read"),
         "ModeSwitch": _cost(HyflexModeSwitch(tech_node=tech_node), "read"),
-        "RowDriver": _cost(HyflexWordlineDriver(rows=rows, tech_node=tech_node), "read"),
+        "RowDriver": _cost(HyflexWordlineDriver(rows=rows, cycle=cycle, tech_node=tech_node),
+                           "read"),
         "BufferRead": _cost(buf, "read"),
         "BufferWrite": _cost(buf, "write"),
     }
 
 
 @lru_cache(maxsize=4096)
-def _digital_components(lanes: int, op_bits: int, buffer_bits: int, tech_node: float,
+def _digital_components(lanes: int, op_bits: int, clock_hz: float, buffer_bits: int,
+                        buffer_width: int, tech_node: float,
                         overrides: tuple = ()) -> dict[str, tuple[float, ...]]:
     from hyflex_plugin.costmodels.models import HyflexBuffer, HyflexDigitalPIMArray
 
-    arr = HyflexDigitalPIMArray(rows=lanes, op_bits=op_bits, tech_node=tech_node)
-    buf = HyflexBuffer(size=buffer_bits, tech_node=tech_node)
+    arr = HyflexDigitalPIMArray(rows=lanes, op_bits=op_bits, clock_hz=clock_hz,
+                                tech_node=tech_node)
+    buf = HyflexBuffer(size=buffer_bits, width=buffer_width, tech_node=tech_node)
     return {"MAC": _cost(arr, "compute"), "CellRead": _cost(arr, "read"),
             "CellWrite": _cost(arr, "write"), "BufferRead": _cost(buf, "read"),
             "BufferWrite": _cost(buf, "write")}
@@ -93,10 +96,11 @@ def analog_batch(params: list[dict]) -> list[EinsumCost]:
     ok = _overrides_key()
     col = {k: np.array([p[k] for p in params]) for k in ("M", "K", "N", "rows", "columns",
                                                           "bits_per_cell", "input_bits",
-                                                          "weight_bits")}
+                                                          "weight_bits", "buffer_width")}
     table = [_analog_components(int(p["bits_per_cell"]), int(p["rows"]), int(p["columns"]),
                                 int(p["adc_bits"]), int(p["adc_max_bits"]),
                                 float(p["adc_throughput"]), int(p["buffer_bits"]),
+                                int(p["buffer_width"]), float(p["cycle"]),
                                 float(p["tech_node"]), ok) for p in params]
     e = {c: np.array([t[c][0] for t in table]) for c in table[0]}
     thr = {c: np.array([t[c][1] for t in table]) for c in table[0]}
@@ -110,7 +114,7 @@ def analog_batch(params: list[dict]) -> list[EinsumCost]:
     conv = m * n * arrays_k * ib * slices                 # ADC conversions (one per column, bit)
     cell = m * k * n * ib * slices                        # cell reads (one per cell, input bit)
     drive = m * k * arrays_n * ib                         # row drives (one per row, bit, array)
-    buf = m * (k + n) * VALUE_BITS / BUFFER_ACTION_BITS   # buffer reads (= writes)
+    buf = m * (k + n) * VALUE_BITS / col["buffer_width"]  # buffer reads (= writes)
     energy = {
         "RowDriver": drive * e["RowDriver"],
         "Buffer": buf * (e["BufferRead"] + e["BufferWrite"]),
@@ -151,8 +155,9 @@ def digital_batch(params: list[dict]) -> list[EinsumCost]:
         return []
     ok = _overrides_key()
     col = {k: np.array([p[k] for p in params]) for k in ("H", "M", "J", "K", "lanes",
-                                                          "total_arrays")}
-    table = [_digital_components(int(p["lanes"]), int(p["op_bits"]), int(p["buffer_bits"]),
+                                                          "total_arrays", "buffer_width")}
+    table = [_digital_components(int(p["lanes"]), int(p["op_bits"]), float(p["clock_hz"]),
+                                 int(p["buffer_bits"]), int(p["buffer_width"]),
                                  float(p["tech_node"]), ok) for p in params]
     e = {c: np.array([t[c][0] for t in table]) for c in table[0]}
     thr = {c: np.array([t[c][1] for t in table]) for c in table[0]}
@@ -169,8 +174,9 @@ def digital_batch(params: list[dict]) -> list[EinsumCost]:
     cell_reads = 2 * macs + a_lane
     cell_writes = macs + a_lane + h * j * k * _ceil_div(m, tile_m)
     # buffer: A is re-read for every wave of j; B and C once
-    buf_reads = (h * m * k * waves_up + h * j * k + h * m * j) * VALUE_BITS / BUFFER_ACTION_BITS
-    buf_writes = (h * m * k + h * j * k + h * m * j) * VALUE_BITS / BUFFER_ACTION_BITS
+    width = col["buffer_width"]
+    buf_reads = (h * m * k * waves_up + h * j * k + h * m * j) * VALUE_BITS / width
+    buf_writes = (h * m * k + h * j * k + h * m * j) * VALUE_BITS / width
     energy = {"DigitalCells": cell_reads * e["CellRead"] + cell_writes * e["CellWrite"],
               "Buffer": buf_reads * e["BufferRead"] + buf_writes * e["BufferWrite"],
               "DigitalMAC": macs * e["MAC"]}

@@ -205,6 +205,9 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, HyflexDesign, str]:
         raise HyflexInputError(str(p), None, "sweep SPEC file not found")
     read_yaml(p)
     spec = load_model_yaml(p, SweepSpec)
+    # a model given as a relative path is looked up next to the SPEC first
+    spec.models = [str(p.parent / m) if not Path(m).is_absolute() and not Path(m).exists()
+                   and (p.parent / m).exists() else m for m in spec.models]
     return spec, *check_spec(spec, str(p), p)
 
 
