@@ -102,6 +102,17 @@ def test_report_folder(cmp, tmp_path):
     j = json.loads((tmp_path / "numbers.json").read_text())
     assert [c["name"] for c in j["claims"]] == [c["name"] for c in cmp.claims]
     assert j == json.loads((out / "comparison.json").read_text())
+    # every modelled claim carries its range; the nominal value lies inside it
+    modelled = [c for c in j["claims"] if c["model"] is not None]
+    assert modelled
+    for c in modelled:
+        assert c["ratio_min"] <= c["ratio_median"] <= c["ratio_max"]
+        assert c["ratio_min"] * (1 - 1e-9) <= c["model"] <= c["ratio_max"] * (1 + 1e-9)
+        assert isinstance(c["paper_inside"], bool)
+        assert (out / f"tornado_{c['key']}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(out / "claims.csv") as fh:
+        assert {"ratio_min", "ratio_median", "ratio_max", "paper_inside"} <= set(csv.DictReader(fh).fieldnames)
+    assert "model range (min / median / max)" in md and "Uncertainty of the model's ratios" in md
 
 
 def test_half_written_report_never_replaces_a_complete_one(cmp, tmp_path, monkeypatch):
@@ -127,7 +138,7 @@ def test_cli_compare(cache_dir, tmp_path, capsys):
                                "num_attention_heads": 2, "intermediate_size": 256}))
     rc = main(["compare", "--model", str(cfg), "--seq-len", "16", "--slc-fraction", "10%",
                "--design", "asadi-dagger", "--out", str(tmp_path / "r"),
-               "--json", str(tmp_path / "c.json")])
+               "--json", str(tmp_path / "c.json"), "--sensitivity-samples", "0"])
     assert rc == 0
     out = capsys.readouterr().out
     assert "report.md" in out and "throughput vs ASADI-dagger at N = 128" in out
@@ -169,9 +180,11 @@ def test_partition_file_adds_a_hyflexpim_row(cache_dir, tmp_path):
     p = tmp_path / "part.yaml"
     many.dump(p)
     c_many = run_comparison(models=None, seq_lens=[16], slc_fractions=[0.1],
-                            designs=["hyflexpim"], progress=False, partition=p)
+                            designs=["hyflexpim"], progress=False, partition=p,
+                            sensitivity_samples=0)
     c_few = run_comparison(models=[TINY], seq_lens=[16], slc_fractions=[0.1],
-                           designs=["hyflexpim"], progress=False, partition=few)
+                           designs=["hyflexpim"], progress=False, partition=few,
+                           sensitivity_samples=0)
     r_many = c_many.row("hyflexpim-partition", "tiny-bert", 16)
     r_few = c_few.row("hyflexpim-partition", "tiny-bert", 16)
     direct = evaluate_model(TINY, 16, None, partition=few, arch=load_design("hyflexpim"))

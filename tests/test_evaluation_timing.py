@@ -15,7 +15,11 @@ from hyflex_plugin.architecture import ARCH_DIR, load_arch
 from hyflex_plugin.costmodels.constants import ConstantsFile, const
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.evaluation import evaluate_model
-from hyflex_plugin.evaluation.engine import arrays_for_linear, evaluate_einsum, linear_params
+from hyflex_plugin.evaluation.engine import (
+    arrays_for_linear,
+    evaluate_einsum,
+    linear_params,
+)
 from hyflex_plugin.evaluation.timing import (
     PartSlot,
     adc_conversion_time,

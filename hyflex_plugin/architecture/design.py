@@ -144,6 +144,16 @@ class DigitalParams(StrictModel):
     """Operand precision of the digital MACs [bits]."""
 
 
+class DesignRange(StrictModel):
+    """Plausible range of a design-file number that is a choice or an estimate."""
+
+    range: tuple[float, float]
+    """[min, max] in the field's own unit."""
+
+    source: str = Field(min_length=3)
+    """Where the range comes from (text)."""
+
+
 class HyflexDesign(StrictModel):
     """A design file in ``arch_specs/``: templates, mappings and every user-settable parameter."""
 
@@ -191,6 +201,33 @@ class HyflexDesign(StrictModel):
 
     digital: DigitalParams
     """The digital PIM arrays."""
+
+    ranges: dict[str, DesignRange] = Field(default_factory=dict)
+    """Ranges of this file's chosen or estimated numbers, by dotted field name (e.g.
+    ``analog.adcs_per_array``); ``hyflex sensitivity`` varies them."""
+
+    def field_value(self, dotted: str):
+        """The value of a dotted field name (``analog.adcs_per_array``), or KeyError."""
+        obj = self
+        for part in dotted.split("."):
+            if not isinstance(obj, BaseModel) or part not in type(obj).model_fields:
+                raise KeyError(dotted)
+            obj = getattr(obj, part)
+        return obj
+
+    def with_value(self, dotted: str, value) -> "HyflexDesign":
+        """A copy with one dotted field replaced (validated like a loaded file)."""
+        data = self.model_dump()
+        node = data
+        *head, last = dotted.split(".")
+        for part in head:
+            node = node[part]
+        node[last] = value
+        if dotted == "analog.adcs_per_array":
+            node["columns_per_adc"] = None
+        elif dotted == "analog.columns_per_adc":
+            node["adcs_per_array"] = None
+        return type(self).model_validate(data)
 
     @property
     def arrays_per_pu(self) -> int:
@@ -244,9 +281,30 @@ def load_arch(path: str | Path | None = None) -> HyflexDesign:
                                f"or the name of a file in {ARCH_DIR} ({shipped})")
     _check_unknown_fields(p, read_yaml(p), HyflexDesign)
     design = load_model_yaml(p, HyflexDesign)
+    check_ranges(design, str(p))
     for kind in ("analog", "digital"):
         for what, getter in (("templates", design.template_path), ("mappings", design.mapping_path)):
             if not getter(kind).is_file():
                 raise HyflexInputError(str(p), f"{what}.{kind}",
                                        f"file not found: {getter(kind)}")
     return design
+
+
+def check_ranges(design: HyflexDesign, source: str) -> None:
+    """Every ``ranges`` entry names a numeric field, has min <= max and holds the field's value."""
+    for key, r in design.ranges.items():
+        field = f"ranges.{key}"
+        try:
+            value = design.field_value(key)
+        except KeyError:
+            raise HyflexInputError(source, field, "expected the dotted name of a field of this "
+                                   "file, e.g. analog.adcs_per_array") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise HyflexInputError(source, field, f"expected a numeric field, '{key}' is {value!r}")
+        lo, hi = r.range
+        if lo > hi:
+            raise HyflexInputError(source, f"{field}.range",
+                                   f"min {lo:g} is greater than max {hi:g}")
+        if not lo <= value <= hi:
+            raise HyflexInputError(source, f"{field}.range",
+                                   f"the field's value {value:g} lies outside [{lo:g}, {hi:g}]")

@@ -41,7 +41,33 @@ def register(subparsers) -> None:
                    help="report folder (replaced atomically; default: results/compare)")
     c.add_argument("--json", metavar="FILE", help="also write every number as JSON to FILE")
     c.add_argument("--no-cache", action="store_true", help="re-evaluate instead of using the disk cache")
+    c.add_argument("--sensitivity-samples", type=int, default=200, metavar="K",
+                   help="Latin-hypercube samples behind each claim's range (default 200; 0 = no ranges)")
     c.set_defaults(func=_compare)
+
+    s = subparsers.add_parser(
+        "sensitivity", help="the paper's claims as ranges: vary every chosen or estimated number",
+        description="Vary every number that is a choice or an estimate (a `range` in the "
+                    "cost-model data file, `ranges:` in a design file, the claims file's "
+                    "hyflex_slc_fraction_range) one at a time, then all together on a "
+                    "Latin-hypercube sample, on the fast re-costing engine; re-check some samples "
+                    "on AccelForge. Writes sensitivity.json, sensitivity.md and a tornado plot "
+                    "of the 8 largest drivers per claim.")
+    s.add_argument("--model", default="bert-large", metavar="NAME",
+                   help="model preset or config.json (default: bert-large, the paper's reference)")
+    s.add_argument("--seq-len", action="append", type=int, metavar="N",
+                   help="sequence length (repeatable; default: 128 1024 8192)")
+    s.add_argument("--claim", action="append", metavar="KEY",
+                   help="claim key from paper_claims.yaml (repeatable; default: every modelled claim)")
+    s.add_argument("--samples", type=int, default=500, metavar="K",
+                   help="Latin-hypercube samples (default 500)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    s.add_argument("--recheck", type=int, default=2, metavar="K",
+                   help="samples re-checked on the exact engine, AccelForge (default 2)")
+    s.add_argument("--out", default="results/sensitivity", metavar="DIR",
+                   help="output folder (replaced atomically; default: results/sensitivity)")
+    s.add_argument("--no-cache", action="store_true", help="re-evaluate instead of using the disk cache")
+    s.set_defaults(func=_sensitivity)
 
     d = subparsers.add_parser(
         "demo", help="the main job on built-in defaults (what `make demo` runs): a comparison "
@@ -52,18 +78,38 @@ def register(subparsers) -> None:
 
 
 def _compare(args) -> int:
+    from hyflex_plugin.comparison.baselines import BASELINE_KEYS
     from hyflex_plugin.comparison.compare import (
         DEFAULT_MODELS,
         DEFAULT_SEQ_LENS,
         DEFAULT_SLC_FRACTIONS,
     )
     from hyflex_plugin.comparison.demo import run_and_report
-    from hyflex_plugin.comparison.baselines import BASELINE_KEYS
 
     run_and_report(models=args.model or (None if args.partition else DEFAULT_MODELS), seq_lens=args.seq_len or DEFAULT_SEQ_LENS,
                    slc_fractions=args.slc_fraction or DEFAULT_SLC_FRACTIONS,
                    designs=args.design or BASELINE_KEYS, out=args.out, json_path=args.json,
-                   cache=not args.no_cache, partition=args.partition)
+                   cache=not args.no_cache, partition=args.partition,
+                   sensitivity_samples=args.sensitivity_samples)
+    return 0
+
+
+def _sensitivity(args) -> int:
+    from pathlib import Path
+
+    from hyflex_plugin.comparison.sensitivity import (
+        DEFAULT_SEQ_LENS,
+        run_sensitivity,
+        sensitivity_markdown,
+        write_sensitivity,
+    )
+
+    study = run_sensitivity(args.model, args.seq_len or DEFAULT_SEQ_LENS, args.claim,
+                            samples=args.samples, seed=args.seed, recheck=args.recheck,
+                            cache=not args.no_cache)
+    write_sensitivity(study, args.out)
+    print(sensitivity_markdown(study))
+    print(f"hyflex: sensitivity written to {Path(args.out).resolve()}")
     return 0
 
 

@@ -54,6 +54,7 @@ class Comparison:
     published: list[dict] = field(default_factory=list)
     normalisation: dict = field(default_factory=dict)
     reference: dict = field(default_factory=dict)
+    sensitivity: dict | None = None
 
     def row(self, design: str, model: str, seq_len: int, slc_fraction: float | None = None) -> dict | None:
         """The row of ``design`` (HyFlexPIM: at ``slc_fraction``) for ``model`` at ``seq_len``."""
@@ -72,6 +73,7 @@ class Comparison:
             "claims": self.claims,
             "published": self.published,
             "normalisation": self.normalisation,
+            "sensitivity": self.sensitivity,
             "rows": self.rows,
         }
 
@@ -137,9 +139,13 @@ def partition_share(partition) -> float:
 
 def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                    slc_fractions=DEFAULT_SLC_FRACTIONS, designs=BASELINE_KEYS,
-                   cache: bool = True, progress: bool = True, partition=None) -> Comparison:
+                   cache: bool = True, progress: bool = True, partition=None,
+                   sensitivity_samples: int = 200, sensitivity_seed: int = 0) -> Comparison:
     """Evaluate HyFlexPIM and the modelled baselines; compute the claims table.
 
+    ``sensitivity_samples`` > 0 also gives every modelled claim its range (``ratio_min``,
+    ``ratio_median``, ``ratio_max``, ``paper_inside``) from a Latin-hypercube sample of every
+    ranged number (see :mod:`hyflex_plugin.comparison.sensitivity`); 0 skips it.
     ``partition``: a partition file (path or ``PartitionFile``) from gradient redistribution;
     HyFlexPIM is then also run with it (design ``hyflexpim-partition``). With ``models=None`` the
     model is the partition's; otherwise every model must match the partition's shape.
@@ -194,6 +200,23 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     cmp.normalisation = published.normalisation.model_dump()
     cmp.published = published_table(published)
     cmp.claims = claims_table(cmp, claims)
+    if isinstance(sensitivity_samples, bool) or not isinstance(sensitivity_samples, int) \
+            or sensitivity_samples < 0 or sensitivity_samples == 1:
+        raise HyflexInputError("--sensitivity-samples", "sensitivity_samples",
+                               f"expected 0 (no ranges) or an integer >= 2, got {sensitivity_samples!r}")
+    if sensitivity_samples:
+        from hyflex_plugin.comparison.sensitivity import (
+            apply_to_claims,
+            run_sensitivity,
+        )
+
+        ref = next(sh for sh in shapes if sh.name == cmp.reference["model"])
+        keys = [c.key for c in claims.claims if c.baseline is not None and c.baseline in designs]
+        if keys:
+            cmp.sensitivity = run_sensitivity(ref, cmp.seq_lens, keys, samples=sensitivity_samples,
+                                              seed=sensitivity_seed, recheck=0, cache=cache,
+                                              progress=progress)
+        apply_to_claims(cmp.claims, cmp.sensitivity or {"claims": {}})
     return cmp
 
 
@@ -222,6 +245,25 @@ def _closest(values, target):
     return min(values, key=lambda v: (abs(v - target), v))
 
 
+def claim_value(c, row_of, seq_lens) -> tuple[float, int, dict, dict] | None:
+    """(value, N, HyFlexPIM row, baseline row) of claim ``c``: the ratio of ``c.metric`` at the
+    claim's N (the closest run) or, for an "up to" claim, the best over ``seq_lens``.
+    ``row_of(design_key, n)`` returns a row dict (keys as in ``Comparison.rows``) or None."""
+    if c.seq_len is None:
+        ns = list(seq_lens)
+    else:
+        ns = [c.seq_len if c.seq_len in seq_lens else _closest(seq_lens, c.seq_len)]
+    best = None
+    for n in ns:
+        h, b = row_of(HYFLEX, n), row_of(c.baseline, n)
+        if h is None or b is None:
+            continue
+        value = _metric(h, c.metric, c.scope) / _metric(b, c.metric, c.scope)
+        if best is None or value > best[0]:
+            best = (value, n, h, b)
+    return best
+
+
 def claims_table(cmp: Comparison, claims: PaperClaims) -> list[dict]:
     """The paper's claims next to this model's value: list of {name, paper, model, ratio, ...}."""
     model = claims.reference_model if claims.reference_model in cmp.models else cmp.models[0]
@@ -243,18 +285,7 @@ def claims_table(cmp: Comparison, claims: PaperClaims) -> list[dict]:
             entry["verdict"] = f"baseline {c.baseline} not in this run"
             out.append(entry)
             continue
-        if c.seq_len is None:
-            ns = cmp.seq_lens
-        else:
-            ns = [c.seq_len if c.seq_len in cmp.seq_lens else _closest(cmp.seq_lens, c.seq_len)]
-        best = None
-        for n in ns:
-            h, b = cmp.row(HYFLEX, model, n, slc), cmp.row(c.baseline, model, n)
-            if h is None or b is None:
-                continue
-            value = _metric(h, c.metric, c.scope) / _metric(b, c.metric, c.scope)
-            if best is None or value > best[0]:
-                best = (value, n, h, b)
+        best = claim_value(c, lambda d, n: cmp.row(d, model, n, slc), cmp.seq_lens)
         if best is None:
             entry["verdict"] = "no rows for this claim in this run"
             out.append(entry)

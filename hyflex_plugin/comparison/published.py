@@ -253,11 +253,40 @@ class PaperClaims(StrictModel):
     hyflex_slc_fraction: float = Field(ge=0, le=1)
     """SLC share of HyFlexPIM's weights used for the claims (fraction 0-1)."""
 
+    hyflex_slc_fraction_range: tuple[float, float] | None = None
+    """Plausible [min, max] of that share (fractions 0-1); ``hyflex sensitivity`` varies it."""
+
+    hyflex_slc_fraction_range_source: str | None = None
+    """Where that range comes from (text; required with the range)."""
+
     agreement_tolerance: float = Field(gt=0, lt=1)
     """Largest |model / paper - 1| reported as "agrees" (fraction)."""
 
     claims: list[Claim]
     """The claims."""
+
+    @model_validator(mode="after")
+    def _check_share_range(self) -> "PaperClaims":
+        r = self.hyflex_slc_fraction_range
+        if r is None:
+            return self
+        lo, hi = r
+        if lo > hi:
+            raise ValueError(f"hyflex_slc_fraction_range [{lo:g}, {hi:g}]: min is greater than max")
+        if not (0 <= lo and hi <= 1 and lo <= self.hyflex_slc_fraction <= hi):
+            raise ValueError(f"hyflex_slc_fraction_range [{lo:g}, {hi:g}] must lie within 0-1 and "
+                             f"hold hyflex_slc_fraction {self.hyflex_slc_fraction:g}")
+        if not self.hyflex_slc_fraction_range_source:
+            raise ValueError("hyflex_slc_fraction_range needs a hyflex_slc_fraction_range_source")
+        return self
+
+    def claim(self, key: str, source: str = "--claim") -> Claim:
+        """The claim ``key``; an unknown key is a HyflexInputError listing the known ones."""
+        for c in self.claims:
+            if c.key == key:
+                return c
+        raise HyflexInputError(source, "claim", f"unknown claim {key!r}: expected one of "
+                               f"{', '.join(c.key for c in self.claims)}")
 
 
 def _entry_error(path: Path, data, list_key: str, exc: ValidationError) -> HyflexInputError:

@@ -47,14 +47,18 @@ def _fmt(v, digits=3) -> str:
 
 def claims_text(claims: list[dict]) -> str:
     """Plain-text claims table (printed by ``hyflex compare`` / ``hyflex demo``)."""
-    lines = [f"{'claim':62s} {'paper':>9s} {'model':>8s} {'ratio':>7s}  verdict"]
+    lines = [f"{'claim':62s} {'paper':>9s} {'model':>8s} {'range (min-max)':>16s} {'inside':>6s} "
+             f"{'ratio':>7s}  verdict"]
     for c in claims:
         paper = (f"{c['paper_range'][0]:g}-{c['paper_range'][1]:g}" if c.get("paper_range")
                  else f"{c['paper']:g}")
         model = "n/a" if c["model"] is None else f"{c['model']:.2f}"
         ratio = "n/a" if c["ratio"] is None else f"{c['ratio']:.2f}"
+        rng = ("n/a" if c.get("ratio_min") is None
+               else f"{c['ratio_min']:.2f}-{c['ratio_max']:.2f}x")
+        inside = "n/a" if c.get("paper_inside") is None else ("yes" if c["paper_inside"] else "no")
         lines.append(f"{c['name'][:62]:62s} {paper + 'x':>9s} {model + ('x' if c['model'] else ''):>8s} "
-                     f"{ratio:>7s}  {c['verdict']}")
+                     f"{rng:>16s} {inside:>6s} {ratio:>7s}  {c['verdict']}")
     return "\n".join(lines)
 
 
@@ -204,15 +208,30 @@ def _markdown(cmp: Comparison) -> str:
               "model / paper.")
     md += ["", "## The paper's claims against this model", "",
            f"{ref.get('note', '')}. \"Up to\" claims take the best ratio over the N run.", "",
-           "| claim | provenance | paper | model | model / paper | verdict | N |",
-           "|---|---|---|---|---|---|---|"]
+           "| claim | provenance | paper | model | model range (min / median / max) | paper inside | model / paper | verdict | N |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for c in cmp.claims:
         paper = (f"{c['paper_range'][0]:g}–{c['paper_range'][1]:g}×" if c.get("paper_range")
                  else f"{c['paper']:g}×")
+        rng = ("n/a" if c.get("ratio_min") is None else
+               f"{c['ratio_min']:.2f} / {c['ratio_median']:.2f} / {c['ratio_max']:.2f}×")
+        inside = "n/a" if c.get("paper_inside") is None else ("yes" if c["paper_inside"] else "no")
         md.append(f"| {c['name']} | {c['provenance']} | {paper} | "
-                  f"{'n/a' if c['model'] is None else f'{c['model']:.2f}×'} | "
+                  f"{'n/a' if c['model'] is None else f'{c['model']:.2f}×'} | {rng} | {inside} | "
                   f"{'n/a' if c['ratio'] is None else f'{c['ratio']:.2f}'} | {c['verdict']} | "
                   f"{c['seq_len'] or 'n/a'} |")
+    if cmp.sensitivity:
+        from hyflex_plugin.comparison.sensitivity import sensitivity_markdown
+
+        md += ["", "### Uncertainty of the model's ratios (sensitivity)", "",
+               "The *model range* varies every number that is a choice or an estimate over its "
+               "sourced range (cost-model data file, design files, claims file): one at a time "
+               "(tornado plots `tornado_<claim>.png`), then a Latin-hypercube sample of all of "
+               "them together, on the fast re-costing engine (`hyflex sensitivity` also re-checks "
+               "samples on AccelForge). The paper's figures are predictions the model is checked "
+               "against, never inputs.", "", sensitivity_markdown(cmp.sensitivity)]
+        for key in cmp.sensitivity["claims"]:
+            md += [f"![tornado {key}](tornado_{key}.png)", ""]
     md += ["", "### Where and why the model differs", ""]
     for c in cmp.claims:
         md.append(f"- **{c['name']}** — {c['verdict']}. {c['explanation']}")
@@ -299,7 +318,8 @@ def write_report(cmp: Comparison, out_dir: str | Path, json_path: str | Path | N
         (tmp / "energy_by_component.csv").write_text(
             _csv(comp_rows, ("design", "model", "seq_len", "slc_fraction", "component", "energy_j")))
         (tmp / "claims.csv").write_text(_csv(cmp.claims, ("key", "name", "provenance", "paper", "model",
-                                                          "ratio", "verdict", "seq_len", "model_name",
+                                                          "ratio_min", "ratio_median", "ratio_max",
+                                                          "paper_inside", "ratio", "verdict", "seq_len", "model_name",
                                                           "slc_fraction", "baseline", "metric", "scope",
                                                           "explanation")))
         (tmp / "published.csv").write_text(_csv(cmp.published, (
@@ -309,6 +329,11 @@ def write_report(cmp: Comparison, out_dir: str | Path, json_path: str | Path | N
             "scale_throughput", "doi", "citation")))
         (tmp / "comparison.json").write_text(json.dumps(data, indent=2) + "\n")
         _plots(cmp, tmp)
+        if cmp.sensitivity:
+            from hyflex_plugin.comparison.sensitivity import tornado_plot
+
+            for key in cmp.sensitivity["claims"]:
+                tornado_plot(cmp.sensitivity, key, tmp / f"tornado_{key}.png")
         (tmp / "report.md").write_text(_markdown(cmp))
     if json_path is not None:
         atomic_write_json(json_path, data)

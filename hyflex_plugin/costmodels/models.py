@@ -363,13 +363,15 @@ class HyflexShiftAdd(_HyflexModel):
     component_name = ["hyflex_shift_add", "HyflexShiftAdd"]
 
     def __init__(self, bits_per_cell: int = _A.mlc_bits_per_cell,
-                 width: int = const_int("shift_add_width"), throughput: float = _ADC_RATE,
+                 width: int | None = None, throughput: float = _ADC_RATE,
                  tech_node: float = _BASE, **unknown):
         from hwcomponents_library import IsaacShiftAdd
 
         self.bits_per_cell = self._choice("bits_per_cell", bits_per_cell, (1, 2),
                                           " (1 = SLC, 2 = MLC)")
-        self.width = self._positive_int("width", width)
+        # the data file's width, read at call time (sensitivity studies replace it)
+        self.width = self._positive_int(
+            "width", const_int("shift_add_width") if width is None else width)
         self.throughput = self._positive("throughput", throughput)
         sa = IsaacShiftAdd(tech_node=_BASE, width=self.width)
         self._energy = sa.read().energy

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 #: Linear stages of a block, in execution order; matrices of one stage run at once.
 LINEAR_STAGES: tuple[tuple[str, ...], ...] = (("q", "k", "v"), ("attn_out",),
@@ -32,7 +32,7 @@ _EPS = 1e-12
 
 
 # ----------------------------------------------------------------------------- ADC timing
-@lru_cache(maxsize=None)
+@cache
 def survey_max_rate(bits: int) -> float:
     """Highest conversion rate [1/s] at which hwcomponents-adc's survey model (Murmann ADC
     survey fit, arXiv 2404.06553) still gives its best energy for ``bits``.
