@@ -102,13 +102,21 @@ def _run_accelforge(design: HyflexDesign, kind: str, params: dict, search: bool)
 
 
 def _search(spec):
-    """AccelForge's FFM mapper, then a detailed evaluation of the best mapping (no SVG render)."""
+    """AccelForge's FFM mapper, then a detailed evaluation of the best mapping (no SVG render).
+
+    Loop-order exploration is off (the mapper's slowest lever). Imperfect spatial loops are on:
+    a layer part's output count is often prime (691 MLC columns of a 768-wide layer at 10 % SLC),
+    and with perfect factors only the mapper cannot split such a part over its arrays at all.
+    What the hardware allows is stated in the templates' constraints (docs/evaluation.md,
+    "Mapper constraints").
+    """
     from copy import deepcopy
 
     from accelforge.mapper.FFM.main import map_workload_to_arch
     from accelforge.model.main import evaluate_mapping
 
     spec.mapper.explore_loop_orders = False
+    spec.mapper.explore_imperfect_spatial_loops = True
     mappings = map_workload_to_arch(spec, print_progress=False, eval_in_detail=False)
     if len(mappings.data) == 0:
         raise RuntimeError("AccelForge's mapper found no valid mapping")
