@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 #: Linear stages of a block, in execution order; matrices of one stage run at once.
 LINEAR_STAGES: tuple[tuple[str, ...], ...] = (("q", "k", "v"), ("attn_out",),
