@@ -201,3 +201,33 @@ def test_partition_for_another_model_is_rejected(tmp_path):
     rc = main(["compare", "--partition", str(p), "--model", "bert-base", "--seq-len", "16",
                "--out", str(tmp_path / "r")])
     assert rc == 2 and not (tmp_path / "r").exists()
+
+
+def test_iso_area_view_and_fit(cache_dir, tmp_path):
+    from hyflex_plugin.comparison.isoarea import chip_area_m2, iso_area
+
+    c = run_comparison(models=[TINY], seq_lens=[16], slc_fractions=[0.1],
+                       designs=["hyflexpim", "asadi-dagger"], progress=False,
+                       sensitivity_samples=0, iso_area=True)
+    budget = chip_area_m2()
+    assert c.iso_area["budget_m2"] == pytest.approx(budget)
+    h = c.row("hyflexpim", TINY.name, 16, 0.1)
+    # a one-layer model on one HyFlexPIM PU: the chip's area holds one pipeline per PU
+    assert h["pus_per_layer"] == 1 and h["fits_one_pu_per_layer"]
+    assert h["iso_area_mode"] == "replicated"
+    assert h["iso_area_copies"] == int(budget // (h["area_mm2"] * 1e-6))
+    assert h["iso_area_throughput_tops"] == pytest.approx(h["throughput_tops"] * h["iso_area_copies"])
+    claim = next(x for x in c.claims if x["key"] == "asadi_throughput_n128")
+    b = c.row("asadi-dagger", TINY.name, 16)
+    assert claim["model_iso_area"] == pytest.approx(
+        h["iso_area_throughput_tops"] / b["iso_area_throughput_tops"])
+    # a design needing more area than the budget is spanned, or does not fit at all
+    big = {**b, "area_mm2": budget * 1e6 * 3, "pus": 30, "pus_per_layer": 5}
+    spanned = iso_area(big, budget)
+    assert spanned["iso_area_mode"] == "spanned"
+    assert spanned["iso_area_throughput_tops"] == pytest.approx(b["throughput_tops"] * 10 / 30)
+    huge = {**big, "pus_per_layer": 11}
+    assert iso_area(huge, budget)["iso_area_mode"] == "does not fit"
+    out = write_report(c, tmp_path / "iso")
+    md = (out / "report.md").read_text()
+    assert "Iso-area view" in md and "Does the model fit" in md

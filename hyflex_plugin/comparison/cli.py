@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     c.add_argument("--no-cache", action="store_true", help="re-evaluate instead of using the disk cache")
     c.add_argument("--sensitivity-samples", type=int, default=200, metavar="K",
                    help="Latin-hypercube samples behind each claim's range (default 200; 0 = no ranges)")
+    c.add_argument("--iso-area", action="store_true",
+                   help="also give every design the silicon area of HyFlexPIM's chip (replicating "
+                        "or spanning its pipeline) and report both views")
     c.set_defaults(func=_compare)
 
     s = subparsers.add_parser(
@@ -90,7 +93,7 @@ def _compare(args) -> int:
                    slc_fractions=args.slc_fraction or DEFAULT_SLC_FRACTIONS,
                    designs=args.design or BASELINE_KEYS, out=args.out, json_path=args.json,
                    cache=not args.no_cache, partition=args.partition,
-                   sensitivity_samples=args.sensitivity_samples)
+                   sensitivity_samples=args.sensitivity_samples, iso_area=args.iso_area)
     return 0
 
 

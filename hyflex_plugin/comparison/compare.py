@@ -55,6 +55,7 @@ class Comparison:
     normalisation: dict = field(default_factory=dict)
     reference: dict = field(default_factory=dict)
     sensitivity: dict | None = None
+    iso_area: dict | None = None
 
     def row(self, design: str, model: str, seq_len: int, slc_fraction: float | None = None) -> dict | None:
         """The row of ``design`` (HyFlexPIM: at ``slc_fraction``) for ``model`` at ``seq_len``."""
@@ -74,6 +75,7 @@ class Comparison:
             "published": self.published,
             "normalisation": self.normalisation,
             "sensitivity": self.sensitivity,
+            "iso_area": self.iso_area,
             "rows": self.rows,
         }
 
@@ -99,6 +101,10 @@ def _row(design_key: str, result, requested_slc: float | None) -> dict:
         "throughput_tops": d["throughput_tops"], "tops_per_w": d["tops_per_w"],
         "tops_per_mm2": d["tops_per_mm2"], "area_mm2": d["area_mm2"],
         "pus": d["pus"], "chips": d["chips"], "ops_linear": ops_linear,
+        "pus_per_layer": d["pus_per_layer"], "fits_one_pu_per_layer": d["pus_per_layer"] == 1,
+        # the slowest block's copies per matrix part (SLC part first) and arrays in use
+        "replicas": {m: [p["replicas"] for p in parts] for m, parts in slowest.replicas.items()},
+        "replica_arrays": slowest.replica_arrays,
     }
     for c in CATEGORIES:
         row[f"energy_{c}_j"] = d["energy_by_category_j"].get(c, 0.0)
@@ -140,12 +146,16 @@ def partition_share(partition) -> float:
 def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                    slc_fractions=DEFAULT_SLC_FRACTIONS, designs=BASELINE_KEYS,
                    cache: bool = True, progress: bool = True, partition=None,
-                   sensitivity_samples: int = 200, sensitivity_seed: int = 0) -> Comparison:
+                   sensitivity_samples: int = 200, sensitivity_seed: int = 0,
+                   iso_area: bool = False) -> Comparison:
     """Evaluate HyFlexPIM and the modelled baselines; compute the claims table.
 
     ``sensitivity_samples`` > 0 also gives every modelled claim its range (``ratio_min``,
     ``ratio_median``, ``ratio_max``, ``paper_inside``) from a Latin-hypercube sample of every
     ranged number (see :mod:`hyflex_plugin.comparison.sensitivity`); 0 skips it.
+    ``iso_area``: also give every design the silicon area of HyFlexPIM's chip (replicating or
+    spanning its pipeline, :mod:`hyflex_plugin.comparison.isoarea`): ``iso_area_*`` fields in
+    every row and ``model_iso_area`` in the throughput claims.
     ``partition``: a partition file (path or ``PartitionFile``) from gradient redistribution;
     HyFlexPIM is then also run with it (design ``hyflexpim-partition``). With ``models=None`` the
     model is the partition's; otherwise every model must match the partition's shape.
@@ -199,6 +209,12 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     cmp = Comparison([s.name for s in shapes], seq_lens, slc_fractions, list(designs), rows)
     cmp.normalisation = published.normalisation.model_dump()
     cmp.published = published_table(published)
+    if iso_area:
+        from hyflex_plugin.comparison.isoarea import add_iso_area
+
+        budget = add_iso_area(cmp.rows)
+        cmp.iso_area = {"budget_m2": budget, "design": HYFLEX,
+                        "note": "every design gets the area of one full HyFlexPIM chip"}
     cmp.claims = claims_table(cmp, claims)
     if isinstance(sensitivity_samples, bool) or not isinstance(sensitivity_samples, int) \
             or sensitivity_samples < 0 or sensitivity_samples == 1:
@@ -292,6 +308,9 @@ def claims_table(cmp: Comparison, claims: PaperClaims) -> list[dict]:
             continue
         value, n, h, b = best
         entry.update(model=value, ratio=value / c.paper, seq_len=n)
+        if cmp.iso_area is not None and c.metric == "throughput" and c.scope == "end_to_end":
+            hi, bi = h.get("iso_area_throughput_tops"), b.get("iso_area_throughput_tops")
+            entry["model_iso_area"] = hi / bi if hi and bi else None
         lo, hi = c.paper_range if c.paper_range else (c.paper, c.paper)
         if lo * (1 - claims.agreement_tolerance) <= value <= hi * (1 + claims.agreement_tolerance):
             entry["verdict"] = "agrees"

@@ -17,7 +17,7 @@ DEMO_SLC_FRACTIONS = (0.05, 0.10)
 
 def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/compare",
                    json_path=None, cache: bool = True, progress: bool = True, partition=None,
-                   sensitivity_samples: int = 200):
+                   sensitivity_samples: int = 200, iso_area: bool = False):
     """Run a comparison, write its report folder (and JSON), print where it is and the claims."""
     from hyflex_plugin.comparison.baselines import BASELINE_KEYS
     from hyflex_plugin.comparison.compare import run_comparison
@@ -26,7 +26,8 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
     t0 = time.perf_counter()
     cmp = run_comparison(models=models, seq_lens=seq_lens, slc_fractions=slc_fractions,
                          designs=designs or BASELINE_KEYS, cache=cache, progress=progress,
-                         partition=partition, sensitivity_samples=sensitivity_samples)
+                         partition=partition, sensitivity_samples=sensitivity_samples,
+                         iso_area=iso_area)
     folder = write_report(cmp, out, json_path)
     print(f"hyflex: {len(cmp.rows)} evaluations in {time.perf_counter() - t0:.1f} s; "
           f"report: {Path(folder).resolve() / 'report.md'}")

@@ -24,21 +24,6 @@ def chip_area_m2(design_key: str = HYFLEX) -> float:
     return d.chip.processing_units * pu_area_m2(d)
 
 
-def fit(row: dict, design) -> dict:
-    """Whether and how the row's model fits ``design``'s organisation (one PU per block)."""
-    per_layer = row["pus_per_layer"]
-    return {
-        "pus_per_layer": per_layer,
-        "pus": row["pus"],
-        "pus_per_chip": design.chip.processing_units,
-        "chips": row["chips"],
-        "one_pu_per_layer": per_layer == 1,
-        "note": ("fits: one PU per block" if per_layer == 1 else
-                 f"does not fit one PU per block: each block's weights span {per_layer} PUs "
-                 f"({row['pus']} PUs, {row['chips']} chip(s) of {design.chip.processing_units})"),
-    }
-
-
 def iso_area(row: dict, budget_m2: float) -> dict:
     """The row's design given ``budget_m2`` of silicon (see the module docstring)."""
     need = row["area_mm2"] * 1e-6

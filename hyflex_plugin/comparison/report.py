@@ -13,14 +13,15 @@ import json
 import math
 from pathlib import Path
 
-from hyflex_plugin.comparison.baselines import HYFLEX, PARTITIONED, baseline
+from hyflex_plugin.comparison.baselines import BASELINE_KEYS, HYFLEX, PARTITIONED, baseline, load_design
 from hyflex_plugin.comparison.compare import CATEGORIES, Comparison
 from hyflex_plugin.io import atomic_directory, atomic_write_json
 
 PLOTS = ("speedup_vs_n.png", "energy_efficiency_vs_n.png", "energy_breakdown.png", "tops_per_mm2.png")
 _ROW_FIELDS = ("design", "label", "model", "seq_len", "slc_fraction", "energy_j", "latency_s",
                "stage_latency_s", "ops", "throughput_tops", "tops_per_w", "tops_per_mm2",
-               "area_mm2", "pus", "chips", "ops_linear",
+               "area_mm2", "pus", "chips", "pus_per_layer", "fits_one_pu_per_layer", "ops_linear",
+               "iso_area_mode", "iso_area_copies", "iso_area_throughput_tops",
                *(f"energy_{c}_j" for c in CATEGORIES), *(f"stage_latency_{c}_s" for c in CATEGORIES))
 
 
@@ -270,6 +271,40 @@ def _markdown(cmp: Comparison) -> str:
                         f"{r['pus']} | {_fmt(sp)} | {_fmt(ef)} |")
         md.append("")
     md.append(f"Speed-up and efficiency gain: HyFlexPIM at {slc:.0%} SLC divided by the row's design.")
+    md += ["", "### Does the model fit each design's organisation?", "",
+           "Each design maps one transformer block to one PU (ASADI: one PE per encoder layer). "
+           "A block whose weights need more analog arrays than a PU has spans several PUs.", "",
+           "| model | design | PUs per block | PUs | chips (PUs per chip) | area [mm²] | one PU per block |",
+           "|---|---|---|---|---|---|---|"]
+    for model in cmp.models:
+        for d in cmp.designs:
+            r = cmp.row(d, model, n_ref, slc)
+            if r is None:
+                continue
+            per_chip = load_design(d).chip.processing_units if d in BASELINE_KEYS else "n/a"
+            md.append(f"| {model} | {r['label']} | {r['pus_per_layer']} | {r['pus']} | "
+                      f"{r['chips']} ({per_chip}) | {_fmt(r['area_mm2'])} | "
+                      f"{'yes' if r['fits_one_pu_per_layer'] else 'no'} |")
+    if cmp.iso_area:
+        md += ["", "### Iso-area view", "",
+               f"Every design gets {_fmt(cmp.iso_area['budget_m2'] * 1e6)} mm², the area of one full "
+               "HyFlexPIM chip: a smaller pipeline is replicated, a larger one spanned over the PUs "
+               "that fit (crossbars re-programmed between turns, write cost not priced: optimistic), "
+               "or reported as not fitting.", "",
+               "| model | N | design | area needed [mm²] | view | throughput [TOPS] | iso-area throughput [TOPS] | note |",
+               "|---|---|---|---|---|---|---|---|"]
+        for model in cmp.models:
+            for n in cmp.seq_lens:
+                for d in cmp.designs:
+                    r = cmp.row(d, model, n, slc)
+                    if r is None or "iso_area_mode" not in r:
+                        continue
+                    md.append(f"| {model} | {n} | {r['label']} | {_fmt(r['area_mm2'])} | "
+                              f"{r['iso_area_mode']} | {_fmt(r['throughput_tops'])} | "
+                              f"{_fmt(r['iso_area_throughput_tops'])} | {r['iso_area_note']} |")
+        md += ["", "Throughput claims at iso area (HyFlexPIM / baseline): " + "; ".join(
+            f"{c['name']}: {'n/a (baseline does not fit)' if c.get('model_iso_area') is None else format(c['model_iso_area'], '.2f') + 'x'}"
+            for c in cmp.claims if "model_iso_area" in c) + "."]
     md += ["", "### Observations", ""] + [f"- {o}" for o in observations(cmp)]
 
     norm = cmp.normalisation

@@ -144,6 +144,7 @@ class ModelResult:
             "tops_per_w": self.ops / energy / 1e12,
             "tops_per_mm2": self.throughput_ops / 1e12 / (self.area_m2 * 1e6),
             "area_mm2": self.area_m2 * 1e6, "pus": self.pus, "chips": self.chips,
+            "pus_per_layer": max(layer.pus for layer in self.layers),
             "energy_by_category_j": self.energy_by("category"),
             "energy_by_component_j": self.energy_by("component"),
         }
