@@ -39,12 +39,9 @@ from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.evaluation.engine import EinsumCost
 from hyflex_plugin.evaluation.model import LayerResult, ModelResult, pu_area_m2
 from hyflex_plugin.evaluation.timing import (
-    PartSlot,
     analog_timing,
-    choose_replicas,
     layer_latency,
-    part_latency,
-    part_token_time,
+    replicated_parts,
 )
 
 DEFAULT_SEQ_LENS = (128, 1024, 8192)
@@ -161,13 +158,12 @@ def recost(result: ModelResult, design, f: Factors) -> ModelResult:
             replicas: dict[str, list[dict]] = {}
             if layer.replicas and timing is not None:
                 flat = [(name, p) for name, plist in layer.replicas.items() for p in plist]
-                slots = [PartSlot(name, p["arrays"], part_token_time(timing, p["out"], p["mode"] == "slc"))
-                         for name, p in flat]
-                reps = choose_replicas(slots, tokens, layer.pus * design.arrays_per_pu,
-                                       design.pu.replication)
+                placed = replicated_parts(
+                    timing, [(name, p["out"], p["mode"] == "slc", p["arrays"]) for name, p in flat],
+                    tokens, layer.pus * design.arrays_per_pu, design.pu.replication)
                 part_lat: dict[str, float] = {}
-                for (name, p), slot, r in zip(flat, slots, reps):
-                    part_lat[name] = max(part_lat.get(name, 0.0), part_latency(tokens, r, slot.token_time))
+                for (name, p), (r, latency) in zip(flat, placed):
+                    part_lat[name] = max(part_lat.get(name, 0.0), latency)
                     replicas.setdefault(name, []).append({**p, "replicas": r})
                 for name, v in part_lat.items():
                     einsums[name].latency_s = v

@@ -36,12 +36,9 @@ from hyflex_plugin.evaluation.engine import (
     linear_params,
 )
 from hyflex_plugin.evaluation.timing import (
-    PartSlot,
     analog_timing,
-    choose_replicas,
     layer_latency,
-    part_latency,
-    part_token_time,
+    replicated_parts,
 )
 from hyflex_plugin.partition.schema import PartitionFile
 from hyflex_plugin.workloads.einsums import layer_einsums
@@ -260,22 +257,21 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
         pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
         # replication: spare arrays of the block's PUs hold copies that serve other tokens
         timing = analog_timing(design)
-        flat = [(name, k, n, slc) for name, plist in parts.items() for k, n, slc in plist]
-        slots = [PartSlot(name, arrays_for_linear(design, k, n, slc), part_token_time(timing, n, slc))
-                 for name, k, n, slc in flat]
-        reps = choose_replicas(slots, tokens, pus * design.arrays_per_pu, design.pu.replication)
+        flat = [(name, k, n, slc, arrays_for_linear(design, k, n, slc))
+                for name, plist in parts.items() for k, n, slc in plist]
+        placed = replicated_parts(timing, [(name, n, slc, a) for name, k, n, slc, a in flat],
+                                  tokens, pus * design.arrays_per_pu, design.pu.replication)
         costs: dict[str, list[EinsumCost]] = {}
-        for (name, k, n, slc), slot, r in zip(flat, slots, reps):
+        for (name, k, n, slc, a), (r, latency) in zip(flat, placed):
             one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
                                   search=search, cache=cache)
             cost = one.scaled(tokens)   # energy and actions: every token once, on any copy
             # latency from the timing functions (equal to AccelForge's on full arrays, tested;
             # AccelForge prices a partly used array as if every column were converted)
-            cost.latency_s = part_latency(tokens, r, slot.token_time)
+            cost.latency_s = latency
             costs.setdefault(name, []).append(cost)
             replicas.setdefault(name, []).append(
-                {"mode": "slc" if slc else "mlc", "in": k, "out": n, "arrays": slot.arrays,
-                 "replicas": r})
+                {"mode": "slc" if slc else "mlc", "in": k, "out": n, "arrays": a, "replicas": r})
         for name, clist in costs.items():
             einsums[name] = _combine_parallel(clist)
 
