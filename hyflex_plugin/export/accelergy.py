@@ -1,15 +1,23 @@
-"""Accelergy inputs for the exported design: table-based plug-in CSV data and a plug-in module.
+"""Accelergy inputs of the export: the primitives, their table-based plug-in CSVs and plug-in data.
 
-Each architecture component the export uses is an Accelergy *primitive* named by its
-``subclass`` (``hyflex_sar_adc``, ``hyflex_rram_cell_preprogrammed``, ...). Its energy per
-Timeloop action (``read``, ``write``, ``update``, ``leak`` for storages; ``compute``, ``leak``
-for computes) comes from hyflex's hwcomponents models (``hyflex_plugin.costmodels.models``):
+Each architecture component of the export is an Accelergy *primitive* named by its ``subclass``
+(``hyflex_sar_adc_7b``, ``hyflex_rram_cell_mlc_preprogrammed``, ...). Its energy per Timeloop
+action comes from hyflex's hwcomponents models (``hyflex_plugin.costmodels.models``), at the
+design's parameters as hyflex's own evaluation renders them (``evaluation.engine.linear_params``
+/ ``attention_params``). Every primitive is priced on the actions Timeloop really counts for the
+level it sits at: output-side levels (shift-add, mode switch, ADC) see *updates* (partial sums
+arriving from below), the cells and the word-line drivers see *reads*, the buffer and the lane
+cells see reads, writes (fills) and updates.
 
-- as CSV tables for Accelergy's table-based plug-in (``accelergy/tables/``: one
-  ``<subclass>.csv`` per primitive, energy in pJ and area in um^2, plus ``hyflex.table.yaml``);
-- as a small Accelergy estimator plug-in (``accelergy/plugin/``: ``hyflex.estimator.yaml`` and
-  ``hyflex_accelergy_plugin.py``) that serves the same numbers, from its own JSON data file, to a
-  user who adds the folder to Accelergy's config.
+Two routes serve the same numbers to Accelergy 0.4:
+
+- table-based plug-in (``accelergy/tables/``): one ``<subclass>.csv`` per primitive with the
+  columns Accelergy's queries are matched on (``technology``, the primitive's attributes,
+  ``global_cycle_seconds``, ``action_latency_cycles``), values written as Accelergy formats them
+  (``65nm``, ``1280000000``, ``1e-07``), then ``action``, ``energy`` (pJ) and ``area`` (um^2);
+- estimator plug-in (``accelergy/plugin/``): ``hyflex_accelergy_plugin.py``, a real module
+  shipped in this package (``export/accelergy_plugin/``) and copied out unchanged, reading
+  ``hyflex_primitives.json`` (J, m^2) next to it.
 """
 
 from __future__ import annotations
@@ -18,99 +26,145 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.costmodels import models as m
 
-#: Timeloop action -> model action (None: no energy for that action)
-_StorageMap = dict[str, str | None]
+PLUGIN_DIR = Path(__file__).resolve().parent / "accelergy_plugin"
+PLUGIN_MODULE = "hyflex_accelergy_plugin"
+STORAGE_ACTIONS = ("read", "write", "update", "leak")
+COMPUTE_ACTIONS = ("compute", "leak")
+#: arguments Accelergy 0.4 passes with every action query (and their value for one action)
+ACTION_ARGUMENTS = ("global_cycle_seconds", "action_latency_cycles")
 
 
 @dataclass
 class Primitive:
-    """One Accelergy primitive of the export: model class + attributes + action mapping."""
+    """One Accelergy primitive: hwcomponents model + attributes + Timeloop action -> model action.
 
+    ``actions`` maps each Timeloop action to ``(model action, factor)`` or None (no energy).
+    """
+
+    role: str
     subclass: str
     model: type | None
     attributes: dict
-    actions: _StorageMap
+    actions: dict[str, tuple[str, float] | None]
     note: str = ""
     area_from_model: bool = True
     extra: dict = field(default_factory=dict)
 
     def instantiate(self, tech_node: float):
-        if self.model is None:
-            return None
-        return self.model(**self.attributes, tech_node=tech_node)
+        return None if self.model is None else self.model(**self.attributes, tech_node=tech_node)
 
     def energies_j(self, tech_node: float) -> dict[str, float]:
         """Energy [J] per Timeloop action."""
         inst = self.instantiate(tech_node)
-        return {a: (0.0 if (inst is None or src is None) else float(getattr(inst, src)().energy))
-                for a, src in self.actions.items()}
+        out = {}
+        for action, src in self.actions.items():
+            if inst is None or src is None:
+                out[action] = 0.0
+            else:
+                name, factor = src
+                out[action] = float(getattr(inst, name)().energy) * factor
+        return out
 
     def area_m2(self, tech_node: float) -> float:
         inst = self.instantiate(tech_node)
         return 0.0 if inst is None or not self.area_from_model else float(inst.area)
 
 
-STORAGE_ACTIONS = ("read", "write", "update", "leak")
-COMPUTE_ACTIONS = ("compute", "leak")
+def _storage(read=None, write=None, update=None) -> dict:
+    one = lambda a: None if a is None else (a, 1.0)
+    return {"read": one(read), "write": one(write), "update": one(update), "leak": None}
 
 
-def _storage(read: str | None, write: str | None = None, update: str | None = None) -> _StorageMap:
-    return {"read": read, "write": write, "update": update, "leak": None}
+def _number(v):
+    """An attribute as Accelergy formats it: integral floats become ints (1.28e9 -> 1280000000)."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e18:
+        return int(v)
+    return v
 
 
-def analog_primitives(bits_per_cell: int, rows: int, columns: int, adc_bits: int,
-                      adc_max_bits: int, adc_throughput: float, buffer_bits: int,
-                      mode_switch: bool, buffer_width: int) -> list[Primitive]:
-    """Primitives of one analog (SLC or MLC) architecture."""
-    mode = "slc" if bits_per_cell == 1 else "mlc"
+def _attrs(**kw) -> dict:
+    return {k: _number(v) for k, v in kw.items()}
+
+
+def _dummy(role: str, note: str) -> Primitive:
+    return Primitive(role, "hyflex_dummy_storage", None, {}, _storage(), note=note)
+
+
+def _buffer(design: HyflexDesign, params: dict) -> Primitive:
+    return Primitive("buffer", "hyflex_buffer", m.HyflexBuffer,
+                     _attrs(width=params["buffer_width"],
+                            size=params["buffer_bits"]),
+                     _storage("read", "write", "write"), note="one buffer-width access")
+
+
+def analog_primitives(design: HyflexDesign, slc: bool) -> list[Primitive]:
+    """Primitives of the analog path in one cell mode, at hyflex's own template parameters."""
+    from hyflex_plugin.evaluation.engine import linear_params
+
+    p = linear_params(design, 1, 1, slc)
+    bits = p["bits_per_cell"]
+    mode = "slc" if bits == design.analog.slc_bits_per_cell else "mlc"
     prims = [
-        Primitive("hyflex_dummy_storage", None, {}, _storage(None),
-                  note="activations and weights before they reach the PU (not priced, as in hyflex)"),
-        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": buffer_width, "size": buffer_bits},
-                  _storage("read", "write", "write"), note=f"per {buffer_width}-bit access"),
-        Primitive(f"hyflex_sar_adc_{adc_bits}b", m.HyflexSARADC,
-                  {"resolution": adc_bits, "max_resolution": adc_max_bits,
-                   "throughput": adc_throughput},
-                  _storage("convert"), note="one conversion per output read; scaled by energy_scale "
-                  "= input bit-slices x weight slices"),
-        Primitive(f"hyflex_shift_add_{mode}", m.HyflexShiftAdd, {"bits_per_cell": bits_per_cell},
-                  _storage("compute"), note="one shift-and-add per ADC output"),
-        Primitive("hyflex_wordline_driver", m.HyflexWordlineDriver, {"rows": rows},
-                  _storage("read"), note="drive one row for one input bit"),
-        Primitive(f"hyflex_rram_cell_{mode}_preprogrammed", m.HyflexRRAMCell,
-                  {"bits_per_cell": bits_per_cell, "rows": rows, "columns": columns},
-                  _storage("read", None, None),
-                  note="one cell, one 1-bit input cycle; write = 0: weights are programmed before "
-                  "inference, as in hyflex's evaluation (the real write energy is in "
-                  "hyflex_components.csv)"),
+        _dummy("source", "activations and weights before they reach the PU (not priced, as in "
+               "hyflex)"),
+        _buffer(design, p),
+        Primitive("shift_add", f"hyflex_shift_add_{mode}", m.HyflexShiftAdd,
+                  _attrs(bits_per_cell=bits), _storage(update="compute"),
+                  note="one shift-and-add of one ADC output (per weight slice: energy_scale)"),
+        Primitive("adc", f"hyflex_sar_adc_{p['adc_bits']}b", m.HyflexSARADC,
+                  _attrs(resolution=p["adc_bits"], max_resolution=p["adc_max_bits"],
+                         throughput=p["adc_throughput"]),
+                  _storage(update="convert"),
+                  note="one conversion of one column sum for one input bit (per weight slice: "
+                  "energy_scale)"),
+        Primitive("row_drivers", "hyflex_wordline_driver", m.HyflexWordlineDriver,
+                  _attrs(rows=p["rows"]), _storage(read="read"),
+                  note="drive one row for one input bit"),
+        Primitive("cim_unit", f"hyflex_rram_cell_{mode}_preprogrammed", m.HyflexRRAMCell,
+                  _attrs(bits_per_cell=bits, rows=p["rows"], columns=p["columns"]),
+                  _storage(read="read"),
+                  note="one cell, one 1-bit input cycle (per weight slice: energy_scale); write = "
+                  "0: weights are programmed before inference, as in hyflex's evaluation (the "
+                  "real program energy is in hyflex_components.csv)"),
+        Primitive("mac", "hyflex_virtual_mac", None, {}, {"compute": None, "leak": None},
+                  note="virtualized 1-bit MAC: the analog MAC's cost is the cells' reads"),
     ]
-    if mode_switch:
-        prims.insert(4, Primitive("hyflex_mode_switch", m.HyflexModeSwitch, {}, _storage("read"),
+    if p["mode_switch"]:
+        prims.insert(3, Primitive("mode_switch", "hyflex_mode_switch", m.HyflexModeSwitch, {},
+                                  _storage(update="read"),
                                   note="per-conversion SLC/MLC mode overhead"))
-    prims.append(Primitive("hyflex_virtual_mac", None, {}, {"compute": None, "leak": None},
-                           note="virtualized 1-bit MAC: the analog MAC's cost is the cells' reads"))
     return prims
 
 
-def digital_primitives(lanes: int, op_bits: int, buffer_bits: int,
-                       buffer_width: int) -> list[Primitive]:
+def digital_primitives(design: HyflexDesign) -> list[Primitive]:
+    """Primitives of the digital NOR-PIM path, at hyflex's own template parameters."""
+    from hyflex_plugin.evaluation.engine import attention_params
+
+    p = attention_params(design, 1, 1, 1, 1)
+    lanes, op_bits = p["lanes"], p["op_bits"]
+    steps = m.nor_steps_per_mac(op_bits)
     return [
-        Primitive("hyflex_dummy_storage", None, {}, _storage(None)),
-        Primitive("hyflex_buffer", m.HyflexBuffer, {"width": buffer_width, "size": buffer_bits},
-                  _storage("read", "write", "write"), note=f"per {buffer_width}-bit access"),
-        Primitive("hyflex_digital_pim_cells", m.HyflexDigitalPIMArray,
-                  {"rows": lanes, "op_bits": op_bits}, _storage("read", "write", "write"),
-                  note="operand cells of one row lane (area: one whole array)"),
-        Primitive("hyflex_digital_pim_mac", m.HyflexDigitalPIMArray,
-                  {"rows": lanes, "op_bits": op_bits}, {"compute": "compute", "leak": None},
-                  note="one INT8 MAC on one lane = n MAGIC NOR steps", area_from_model=False),
+        _dummy("source", "activations before they reach the PU (not priced, as in hyflex)"),
+        _buffer(design, p),
+        Primitive("digital_cells", "hyflex_digital_pim_cells", m.HyflexDigitalPIMArray,
+                  _attrs(rows=lanes, op_bits=op_bits), _storage("read", "write", "write"),
+                  note="one operand of one row lane (area: one whole array)"),
+        _dummy("nor_steps", "the NOR steps of one MAC work on operands already in the lane"),
+        Primitive("mac", "hyflex_digital_pim_nor_step", m.HyflexDigitalPIMArray,
+                  _attrs(rows=lanes, op_bits=op_bits),
+                  {"compute": ("compute", 1.0 / steps), "leak": None},
+                  note=f"one NOR step of one row lane (one INT8 MAC = {steps} steps)",
+                  area_from_model=False, extra={"nor_steps_per_mac": steps}),
     ]
 
 
 def unique(prims: list[Primitive]) -> list[Primitive]:
+    """One primitive per subclass (two with the same name must be the same primitive)."""
     seen: dict[str, Primitive] = {}
     for p in prims:
         if p.subclass in seen and seen[p.subclass].attributes != p.attributes:
@@ -126,138 +180,75 @@ def primitive_rows(prims: list[Primitive], tech_node: float) -> list[dict]:
         e = p.energies_j(tech_node)
         area = p.area_m2(tech_node)
         for action, energy in e.items():
+            src = p.actions[action]
             rows.append({"subclass": p.subclass, "model": p.model.__name__ if p.model else None,
-                         "model_action": p.actions[action], "attributes": dict(p.attributes),
-                         "action": action, "energy_j": energy, "area_m2": area, "note": p.note})
+                         "model_action": None if src is None else src[0],
+                         "model_factor": None if src is None else src[1],
+                         "attributes": dict(p.attributes), "action": action, "energy_j": energy,
+                         "area_m2": area, "note": p.note})
     return rows
 
 
-def table_csvs(rows: list[dict], tech_node: float) -> dict[str, str]:
-    """Table-based plug-in data: ``<subclass>.csv`` -> text (energy in pJ, area in um^2)."""
+def table_csvs(rows: list[dict], tech_node: float,
+               cycle_s: dict[str, set[float]]) -> dict[str, str]:
+    """Table-based plug-in data: ``<subclass>.csv`` -> text (energy in pJ, area in um^2).
+
+    ``cycle_s``: the ``global_cycle_seconds`` each primitive is queried with (those of the
+    architectures it is in): one row per action and cycle.
+    """
+    from hyflex_plugin.units import nm
+
     by: dict[str, list[dict]] = {}
     for r in rows:
         by.setdefault(r["subclass"], []).append(r)
     out = {}
-    tech_nm = round(tech_node * 1e9, 6)
     for sub, rs in by.items():
         attr_names = list(rs[0]["attributes"])
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["technology", *attr_names, "action", "energy", "area"])
-        for r in rs:
-            w.writerow([f"{tech_nm:g}", *[r["attributes"][a] for a in attr_names], r["action"],
-                        repr(r["energy_j"] * 1e12), repr(r["area_m2"] * 1e12)])
+        w.writerow(["technology", *attr_names, *ACTION_ARGUMENTS, "action", "energy", "area"])
+        for cycle in sorted(cycle_s[sub]):
+            for r in rs:
+                w.writerow([nm(tech_node), *[str(r["attributes"][a]) for a in attr_names],
+                            str(cycle), "1", r["action"], repr(r["energy_j"] * 1e12),
+                            repr(r["area_m2"] * 1e12)])
         out[f"{sub}.csv"] = buf.getvalue()
     return out
 
 
 def table_identifier(tech_node: float) -> str:
+    """``hyflex.table.yaml``: the table-based plug-in's identifier of hyflex's set of tables."""
+    from hyflex_plugin.units import nm
+
     return (
         "# Accelergy table-based plug-in: identifier of hyflex's set of tables.\n"
-        "# CSV columns: technology (nm), the primitive's attributes, action, energy (pJ per action),\n"
-        "# area (um^2 per instance). Numbers from hyflex's hwcomponents models\n"
+        "# CSV columns: technology, the primitive's attributes, global_cycle_seconds and\n"
+        "# action_latency_cycles (Accelergy 0.4 sends both with every query), action, energy\n"
+        "# (pJ per action), area (um^2 per instance). Numbers from hyflex's hwcomponents models\n"
         "# (hyflex_plugin/costmodels, data/hyflexpim_65nm.yaml).\n"
-        f"name: hyflex_tables\ntechnology: {round(tech_node * 1e9, 6):g}nm\n"
+        f"name: hyflex_tables\ntechnology: {nm(tech_node)}\n"
         "accuracy: 80\npath_to_data_dir: ./data\n"
     )
 
 
-PLUGIN_MODULE = "hyflex_accelergy_plugin"
-
-
 def plugin_files(rows: list[dict]) -> dict[str, str]:
-    """The Accelergy estimator plug-in: ``*.estimator.yaml``, module and its JSON data."""
+    """The estimator plug-in folder: descriptor, the shipped module and its JSON data."""
     data: dict[str, dict] = {}
     for r in rows:
         d = data.setdefault(r["subclass"], {"attributes": r["attributes"], "area_m2": r["area_m2"],
                                             "energy_j": {}, "hyflex_model": r["model"],
                                             "hyflex_model_action": {}, "note": r["note"]})
         d["energy_j"][r["action"]] = r["energy_j"]
-        d["hyflex_model_action"][r["action"]] = r["model_action"]
+        d["hyflex_model_action"][r["action"]] = (None if r["model_action"] is None
+                                                 else [r["model_action"], r["model_factor"]])
     estimator_yaml = (
         "# Accelergy plug-in descriptor: serves hyflex's energy/area numbers for the primitives\n"
-        "# of this export. Add this folder to Accelergy's config (estimator_plug_ins), or add\n"
-        f"# {PLUGIN_MODULE}.py to python_plug_ins. For an Accelergy older than the Estimator\n"
-        "# interface, replace python_plug_ins by an entry\n"
-        f"#   hyflex_estimators: {{module: {PLUGIN_MODULE}, class: HyflexPrimitives}}\n"
+        "# of this export. Add this folder to estimator_plug_ins in Accelergy's config, or pass\n"
+        f"# {PLUGIN_MODULE}.py to timeloopfe as globals.accelergy_plug_ins (run_timeloop.py does).\n"
         "version: 0.4\n"
         "python_plug_ins:\n"
         f"  - {PLUGIN_MODULE}.py\n"
     )
     return {"hyflex.estimator.yaml": estimator_yaml,
-            f"{PLUGIN_MODULE}.py": _PLUGIN_SOURCE,
+            f"{PLUGIN_MODULE}.py": (PLUGIN_DIR / f"{PLUGIN_MODULE}.py").read_text(encoding="utf-8"),
             "hyflex_primitives.json": json.dumps(data, indent=2) + "\n"}
-
-
-# The plug-in module written into the export. It is self-contained (it reads its JSON next to
-# it and needs neither hyflex nor hwcomponents): one Accelergy Estimator subclass per primitive,
-# each with one @actionDynamicEnergy method per action, get_area() and leak().
-_PLUGIN_SOURCE = '''"""Accelergy plug-in serving hyflex's energy [J] and area [m^2] numbers (generated by hyflex).
-
-One Estimator class per primitive (Accelergy finds it by ``name`` = the component's subclass).
-Numbers: hyflex_primitives.json next to this file, from hyflex's hwcomponents models.
-"""
-
-import json
-import os
-
-try:  # current Accelergy plug-in interface
-    from accelergy.plug_in_interface.estimator import Estimator, actionDynamicEnergy
-except ImportError:  # lets the numbers be inspected without Accelergy installed
-    class Estimator:  # noqa: D401 - minimal stand-in
-        def __init__(self, *args, **kwargs):
-            pass
-
-    def actionDynamicEnergy(func):
-        func._is_accelergy_action = True
-        return func
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(_HERE, "hyflex_primitives.json"), encoding="utf-8") as _fh:
-    PRIMITIVES = json.load(_fh)
-
-
-def _make(subclass, entry):
-    def __init__(self, **attributes):
-        super(cls, self).__init__()
-        for key, expected in entry["attributes"].items():
-            if key in attributes and str(attributes[key]) != str(expected):
-                raise ValueError(
-                    f"{subclass}: attribute {key}={attributes[key]!r}, this table has {expected!r}")
-        self.attributes = attributes
-
-    body = {"name": subclass, "percent_accuracy_0_to_100": 80, "__init__": __init__,
-            "__module__": __name__,
-            "get_area": lambda self: entry["area_m2"],
-            "leak": lambda self, global_cycle_seconds: entry["energy_j"].get("leak", 0.0)}
-    for action, energy in entry["energy_j"].items():
-        if action == "leak":
-            continue
-        body[action] = actionDynamicEnergy(lambda self, *a, _e=energy, **k: _e)
-    cls = type("Hyflex_" + subclass, (Estimator,), body)
-    return cls
-
-
-ESTIMATORS = {sub: _make(sub, entry) for sub, entry in PRIMITIVES.items()}
-globals().update({cls.__name__: cls for cls in ESTIMATORS.values()})
-
-
-class HyflexPrimitives:
-    """Older (table-style) plug-in interface over the same numbers."""
-
-    def __init__(self):
-        self.estimator_name = "hyflex_estimators"
-
-    def primitive_action_supported(self, interface):
-        sub = interface.get("class_name")
-        return 80 if sub in PRIMITIVES and interface.get("action_name") in PRIMITIVES[sub]["energy_j"] else 0
-
-    def estimate_energy(self, interface):
-        return PRIMITIVES[interface["class_name"]]["energy_j"][interface["action_name"]] * 1e12
-
-    def primitive_area_supported(self, interface):
-        return 80 if interface.get("class_name") in PRIMITIVES else 0
-
-    def estimate_area(self, interface):
-        return PRIMITIVES[interface["class_name"]]["area_m2"] * 1e12
-'''

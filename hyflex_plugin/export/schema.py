@@ -40,6 +40,11 @@ class Tagged(dict):
         self.tag = tag
 
 
+class Quoted(str):
+    """A string written (and read back) quoted: timeloopfe takes a quoted scalar as a string and
+    evaluates a plain one as a Python expression (``technology: 65nm`` is a syntax error)."""
+
+
 class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data):  # plain YAML, no &anchors / *aliases
         return True
@@ -50,10 +55,19 @@ def _represent_tagged(dumper: yaml.SafeDumper, data: Tagged):
 
 
 _Dumper.add_representer(Tagged, _represent_tagged)
+_Dumper.add_representer(Quoted, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", str(s),
+                                                                 style='"'))
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """Keeps v0.4 tags (``!Container``) and which strings were quoted (``Quoted``)."""
+
+    def construct_yaml_str(self, node):
+        value = super().construct_yaml_str(node)
+        return Quoted(value) if node.style in ("'", '"') else value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
 
 
 def _construct_tagged(loader: yaml.SafeLoader, tag_suffix: str, node):
@@ -137,6 +151,12 @@ class ConstraintsBody(_Strict):
 
 class ConstraintsFile(_Strict):
     constraints: ConstraintsBody
+
+
+class MappingFile(_Strict):
+    """A complete mapping (``timeloop-model``): every level's factors and loop order."""
+
+    mapping: list[ConstraintTarget]
 
 
 # ----------------------------------------------------------------------------- architecture
@@ -295,7 +315,7 @@ def _error(source: str, exc: ValidationError) -> HyflexInputError:
 
 
 _FILE_MODELS = {"architecture": ArchFile, "problem": ProblemFile, "constraints": ConstraintsFile,
-                "mapper": MapperFile}
+                "mapper": MapperFile, "mapping": MappingFile}
 
 
 def validate_document(doc: Any, source: str) -> BaseModel:
@@ -332,8 +352,12 @@ def _leaves(nodes: list) -> list:
 
 
 def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | None,
-               source: str) -> None:
-    """Cross-check one architecture / problem / constraints triple (names, dims, factors)."""
+               source: str, mapping: MappingFile | None = None) -> None:
+    """Cross-check one architecture / problem / constraints (/ mapping) set: names, dims, factors.
+
+    A mapping must give every dimension's factors, multiplying to the problem size, and fit
+    every finite storage.
+    """
     leaves = _leaves(arch.architecture.nodes)
     names = {leaf.name for leaf in leaves}
     if len(names) != len(leaves):
@@ -367,12 +391,21 @@ def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | 
             c = getattr(n.constraints, kind)
             if c is not None:
                 groups.append((n.name, kind, c))
-    for t in (constraints.targets if constraints else []):
-        groups.append((t.target, t.type, t))
+    cons = groups + [(t.target, t.type, t) for t in (constraints.targets if constraints else [])]
+    _check_groups(cons, "constraints", names, dims, spaces, problem, source, complete=False)
+    if mapping is not None:
+        maps = [(t.target, t.type, t) for t in mapping.mapping]
+        _check_groups(maps, "mapping", names, dims, spaces, problem, source, complete=True)
+        _check_capacity(leaves, groups + maps, problem, source)
+
+
+def _check_groups(groups: list, what: str, names: set, dims: set, spaces: set, problem: Problem,
+                  source: str, complete: bool) -> None:
+    """Targets are nodes, factors/permutations name dimensions, factors divide the sizes
+    (``complete``: multiply to them exactly, as a mapping's must)."""
     product: dict[str, int] = {d: 1 for d in dims}
-    exact: dict[str, int] = {d: 0 for d in dims}
     for target, kind, c in groups:
-        where = f"constraints.{target}.{kind}"
+        where = f"{what}.{target}.{kind}"
         if target not in names:
             raise HyflexInputError(source, where, f"target {target!r} is not an architecture node")
         for f in getattr(c, "factors", None) or []:
@@ -381,7 +414,6 @@ def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | 
                 raise HyflexInputError(source, where, f"factor {f!r} names no problem dimension")
             if op == "=":
                 product[d] *= int(v)
-                exact[d] += 1
         for d in getattr(c, "permutation", None) or []:
             if d not in dims:
                 raise HyflexInputError(source, where, f"permutation names unknown dimension {d!r}")
@@ -389,17 +421,15 @@ def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | 
             for s in getattr(c, key, None) or []:
                 if s not in spaces:
                     raise HyflexInputError(source, f"{where}.{key}", f"unknown data space {s!r}")
-    n_levels = sum(1 for n in leaves if isinstance(n, ComponentNode) and n.is_storage())
-    for d in dims:
-        if exact[d] >= n_levels and product[d] != problem.instance[d]:
-            raise HyflexInputError(source, f"constraints (dimension {d})",
+    for d in sorted(dims):
+        if complete and product[d] != problem.instance[d]:
+            raise HyflexInputError(source, f"{what} (dimension {d})",
                                    f"factors multiply to {product[d]}, problem size is "
                                    f"{problem.instance[d]}")
         if product[d] > problem.instance[d] or problem.instance[d] % max(1, product[d]):
-            raise HyflexInputError(source, f"constraints (dimension {d})",
+            raise HyflexInputError(source, f"{what} (dimension {d})",
                                    f"factors {product[d]} do not divide the problem size "
                                    f"{problem.instance[d]}")
-    _check_capacity(leaves, groups, problem, source)
 
 
 def _exact_factors(c) -> dict[str, int]:
@@ -449,7 +479,8 @@ def _check_capacity(leaves: list, groups: list, problem: Problem, source: str) -
 
 
 def validate_export(folder: str | Path) -> dict[str, int]:
-    """Validate every file of an export folder against the v0.4 schema and cross-check each run.
+    """Validate every file of an export folder against the v0.4 schema, cross-check each run,
+    and check what timeloopfe and Accelergy 0.4 will do with it (``checks.py``).
 
     Returns counts of validated files per kind. Raises HyflexInputError on the first problem.
     """
@@ -461,7 +492,7 @@ def validate_export(folder: str | Path) -> dict[str, int]:
     parsed: dict[str, BaseModel] = {}
     for p in sorted(folder.rglob("*.yaml")):
         rel = p.relative_to(folder).as_posix()
-        if rel.split("/")[0] in ("arch", "problems", "constraints", "mapper"):
+        if rel.split("/")[0] in ("arch", "problems", "constraints", "mapper", "mappings"):
             m = validate_file(p)
             parsed[rel] = m
             kind = type(m).__name__
@@ -475,10 +506,22 @@ def validate_export(folder: str | Path) -> dict[str, int]:
     for run in runs["runs"]:
         if not isinstance(run, dict) or not all(k in run for k in ("name", "arch", "problem")):
             raise HyflexInputError(str(runs_file), "runs", "each run needs name, arch and problem")
-        arch, prob, cons = (parsed.get(run.get(k)) for k in ("arch", "problem", "constraints"))
+        arch, prob, cons, mapping = (parsed.get(run.get(k))
+                                     for k in ("arch", "problem", "constraints", "mapping"))
         if not isinstance(arch, ArchFile) or not isinstance(prob, ProblemFile):
             raise HyflexInputError(str(runs_file), f"runs.{run.get('name')}",
                                    "names a missing architecture or problem file")
+        if run.get("mapping") is not None and not isinstance(mapping, MappingFile):
+            raise HyflexInputError(str(runs_file), f"runs.{run.get('name')}",
+                                   "names a missing mapping file")
         check_pair(arch, prob.problem, cons.constraints if isinstance(cons, ConstraintsFile) else None,
-                   f"{folder}/{run['problem']}")
+                   f"{folder}/{run['problem']}", mapping)
+    from hyflex_plugin.export import checks
+
+    docs = {rel: load_yaml_text((folder / rel).read_text(encoding="utf-8"))
+            for rel, m in parsed.items() if isinstance(m, ArchFile)}
+    for rel, doc in docs.items():
+        checks.check_expressions(doc, str(folder / rel))
+    checks.check_tables(folder, docs)
+    checks.check_plugin(folder, docs)
     return counts
