@@ -7,8 +7,8 @@ CiMLoop's compute-in-memory style: arrays, rows and columns are spatial fanouts 
 What Timeloop counts in time is what the hardware does in time:
 
 - analog path: one Timeloop cycle is one input-bit cycle of the arrays (``GLOBAL_CYCLE_SECONDS``
-  from hyflex's component models, :func:`bit_cycle_s`: the design's ``analog.cycle`` unless the
-  drivers or the ADC are slower); the input bits are a problem rank ``B`` (``n_input_slices``) walked
+  from hyflex's own timing rule, :func:`bit_cycle_s`: the design's ``analog.cycle`` unless the
+  array's ADCs take longer to convert every column); the input bits are a problem rank ``B`` (``n_input_slices``) walked
   temporally, so Timeloop counts ``tokens x input bits`` cycles per linear part, and the cells,
   drivers, ADC, shift-add and mode switch are accessed once per input bit. Weight slices (the
   ``n_weight_slices`` cells of one INT8 weight side by side) work in parallel in the same cycle:
@@ -73,19 +73,16 @@ def mode_params(design: HyflexDesign, slc: bool) -> dict:
             "mode_switch": a.mlc_bits_per_cell != a.slc_bits_per_cell}
 
 
-def bit_cycle_s(design: HyflexDesign, prims: dict[str, acc.Primitive]) -> float:
-    """Time [s] of one input-bit cycle of an array, from hyflex's own component models.
+def bit_cycle_s(design: HyflexDesign, slc: bool) -> float:
+    """Time [s] of one input-bit cycle of a full array: hyflex's own timing rule
+    (``evaluation.timing``: the analog cycle, or the array's ADC share converting every column,
+    whichever is slower)."""
+    from hyflex_plugin.evaluation import timing
 
-    The slowest of: one read of the cells, the array's driver bank driving every row once, the
-    array's ADC converting every column once (each at the throughput its hwcomponents model
-    gives for hyflex's parameters: the same numbers AccelForge's latency is computed from).
-    """
-    a = design.analog
-    tech = design.tech_node
-    cell = prims["cim_unit"].instantiate(tech).read()
-    drivers = prims["row_drivers"].instantiate(tech).read()
-    adc = prims["adc"].instantiate(tech).convert()
-    return max(1.0 / cell.throughput, a.rows / drivers.throughput, a.columns / adc.throughput)
+    t = timing.analog_timing(design)
+    return timing.array_time_per_input_bit(
+        t.cycle, design.analog.columns, t.adcs_per_array,
+        t.conversion_time_slc if slc else t.conversion_time_mlc)
 
 
 def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, list[acc.Primitive]]:
@@ -121,7 +118,7 @@ def analog_arch(design: HyflexDesign, slc: bool, arrays: int) -> tuple[dict, lis
                           depth=1))
     nodes.append(Tagged("!Component", name="virtualized_mac", **{"class": "compute"},
                         subclass=p["mac"].subclass, attributes={"width": 1}))
-    return _document(nodes, bit_cycle_s(design, p), n_input_slices=mp["n_input_slices"],
+    return _document(nodes, bit_cycle_s(design, slc), n_input_slices=mp["n_input_slices"],
                      n_weight_slices=s_w), prims
 
 
