@@ -99,7 +99,8 @@ def _result(folder: Path, route: str, run: str, tool: str) -> dict:
 def ran(export, toolchain, tmp_path_factory) -> Path:
     """Every README command, exactly as printed: the set-up (table route) and, per route, the
     model and mapper run of every exported problem; the plug-in route in an Accelergy home that
-    has no tables registered."""
+    has no tables registered.
+    """
     cmds = _readme_commands(export)
     runs = yaml.safe_load((export / "runs.yaml").read_text())["runs"]
     assert len(cmds) == 1 + 2 * 2 * len(runs)
@@ -113,7 +114,8 @@ def ran(export, toolchain, tmp_path_factory) -> Path:
 def test_every_layer_energy_within_2_percent(ran):
     """timeloop-model on hyflex's mapping, both Accelergy routes: energy per exported layer within
     2 % of hyflex's evaluation of the same (padded) problem, both directions; the two routes give
-    the same numbers (Accelergy really used hyflex's data in both)."""
+    the same numbers (Accelergy really used hyflex's data in both).
+    """
     runs = yaml.safe_load((ran / "runs.yaml").read_text())["runs"]
     lines = []
     for r in runs:
@@ -128,7 +130,8 @@ def test_every_layer_energy_within_2_percent(ran):
 
 def test_whole_model_energy_within_2_percent(ran):
     """sum(count x Timeloop energy) over the exported layers vs hyflex's whole-model evaluation of
-    the same parts (linear + attention energy of evaluate_model), within 2 % both directions."""
+    the same parts (linear + attention energy of evaluate_model), within 2 % both directions.
+    """
     from hyflex_plugin.evaluation import evaluate_model
 
     runs = yaml.safe_load((ran / "runs.yaml").read_text())["runs"]
@@ -152,7 +155,8 @@ def test_every_layer_latency_within_10_percent(ran):
 
 def test_mapper_at_least_as_good_as_hyflex_mapping(ran):
     """timeloop-mapper under the hardware constraints finds, for every layer and route, a mapping
-    at least as good as hyflex's by its own metrics (delay, then energy), and reports its energy."""
+    at least as good as hyflex's by its own metrics (delay, then energy), and reports its energy.
+    """
     runs = yaml.safe_load((ran / "runs.yaml").read_text())["runs"]
     for route in ("tables", "plugin"):
         for r in runs:

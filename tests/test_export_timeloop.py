@@ -1,6 +1,7 @@
 """Timeloop v0.4 / Accelergy export: files, schema, the toolchain checks of `export validate`,
 numbers vs hwcomponents, the shipped Accelergy plug-in, bad input, atomic output. (The runs in
-the real classic Timeloop + Accelergy are in test_export_classic_timeloop.py.)"""
+the real classic Timeloop + Accelergy are in test_export_classic_timeloop.py.)
+"""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def test_cim_structure_and_weight_stationary_constraints(export):
         run["hyflex_latency_padded_s"], rel=1e-6)
     slc = load_yaml_text((export / "arch/analog_slc.arch.yaml").read_text())
     slc_nodes = {n["name"]: n for n in slc["architecture"]["nodes"]}
-    assert slc_nodes["column"]["spatial"] == {"meshX": 16} and slc_nodes["adc"]["attributes"]["resolution"] == 6
+    assert slc_nodes["column"]["spatial"] == {"meshX": 16}
+    assert slc_nodes["adc"]["attributes"]["resolution"] == 6
     mapping = yaml.safe_load((export / "mappings/linear_k128_n48_mlc.map.yaml").read_text())
     t = {m["target"]: m for m in mapping["mapping"]}
     assert t["source"]["factors"] == [f"M={SEQ}", "N=1", "K=1", "B=1"]   # tokens stream
@@ -216,7 +218,8 @@ def test_table_numbers_equal_hwcomponents(export):
 
 def test_shipped_accelergy_plugin_serves_the_same_numbers(export):
     """The plug-in is a real module of the package, copied out unchanged; imported from the
-    export it serves the JSON's numbers with actions named by __name__ and checked attributes."""
+    export it serves the JSON's numbers with actions named by __name__ and checked attributes.
+    """
     from hyflex_plugin.export.accelergy import PLUGIN_DIR
 
     path = export / "accelergy/plugin/hyflex_accelergy_plugin.py"
@@ -327,7 +330,8 @@ def test_cli_reports_bad_share(tmp_path, tiny_cfg, capsys):
 
 def test_failed_export_leaves_nothing_behind(tmp_path, tiny_cfg, monkeypatch):
     """An error while writing (here: validation fails) leaves no partial folder, and an earlier
-    complete export in the same place stays as it was."""
+    complete export in the same place stays as it was.
+    """
     out = tmp_path / "out"
     export_timeloop(model=str(tiny_cfg), seq_len=SEQ, out=out, reference=False)
     before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
@@ -372,7 +376,8 @@ def _svd_partition(slc_share_by_layer: list[float]):
 def test_partition_export_matches_whole_model_evaluation(tmp_path, monkeypatch):
     """With an SVD partition (layer 0 all MLC, layer 1 half SLC), the exported problems are the
     SVD factors, and sum(count x hyflex energy) over the linear runs equals hyflex's whole-model
-    linear energy from evaluate_model (same engine, same parts)."""
+    linear energy from evaluate_model (same engine, same parts).
+    """
     from hyflex_plugin.evaluation import evaluate_model
 
     monkeypatch.setenv("HYFLEX_CACHE_DIR", str(tmp_path / "cache"))
@@ -401,7 +406,8 @@ def test_partition_export_matches_whole_model_evaluation(tmp_path, monkeypatch):
 @pytest.mark.parametrize("arch,has_switch", [("all-slc.yaml", True), ("asadi-dagger.yaml", False)])
 def test_fixed_share_designs(tmp_path, tiny_cfg, arch, has_switch):
     """All-SLC keeps the hybrid hardware (mode switch priced, as in hyflex's evaluation); a
-    1-bit-only design (ASADI-style) has no mode switch."""
+    1-bit-only design (ASADI-style) has no mode switch.
+    """
     out = tmp_path / "o"
     export_timeloop(model=str(tiny_cfg), seq_len=SEQ, arch=arch, out=out, reference=False)
     assert sorted(p.name for p in (out / "arch").iterdir()) == ["analog_slc.arch.yaml",

@@ -56,6 +56,7 @@ class Primitive:
     extra: dict = field(default_factory=dict)
 
     def instantiate(self, tech_node: float):
+        """The hwcomponents model at ``tech_node`` [m] (None for an unpriced primitive)."""
         return None if self.model is None else self.model(**self.attributes, tech_node=tech_node)
 
     def energies_j(self, tech_node: float) -> dict[str, float]:
@@ -71,12 +72,15 @@ class Primitive:
         return out
 
     def area_m2(self, tech_node: float) -> float:
+        """Area [m^2] of one instance."""
         inst = self.instantiate(tech_node)
         return 0.0 if inst is None or not self.area_from_model else float(inst.area)
 
 
 def _storage(read=None, write=None, update=None) -> dict:
-    one = lambda a: None if a is None else (a, 1.0)
+    def one(a):
+        return None if a is None else (a, 1.0)
+
     return {"read": one(read), "write": one(write), "update": one(update), "leak": None}
 
 

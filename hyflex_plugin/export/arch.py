@@ -8,12 +8,12 @@ What Timeloop counts in time is what the hardware does in time:
 
 - analog path: one Timeloop cycle is one input-bit cycle of the arrays (``GLOBAL_CYCLE_SECONDS``
   from hyflex's own timing rule, :func:`bit_cycle_s`: the design's ``analog.cycle`` unless the
-  array's ADCs take longer to convert every column); the input bits are a problem rank ``B`` (``n_input_slices``) walked
-  temporally, so Timeloop counts ``tokens x input bits`` cycles per linear part, and the cells,
-  drivers, ADC, shift-add and mode switch are accessed once per input bit. Weight slices (the
-  ``n_weight_slices`` cells of one INT8 weight side by side) work in parallel in the same cycle:
+  array's ADCs take longer to convert every column); the input bits are a problem rank ``B``
+  (``n_input_slices``) walked temporally, so Timeloop counts ``tokens x input bits`` cycles per
+  linear part, and the cells, drivers, ADC, shift-add and mode switch are accessed once per
+  input bit. Weight slices (the ``n_weight_slices`` cells of one INT8 weight side by side) work in parallel in the same cycle:
   they stay an ``energy_scale`` on the components that work per slice;
-- digital path: one Timeloop cycle is one NOR step (``global_cycle_seconds`` = 1 / the design's
+- digital path: one Timeloop cycle is one NOR step (``GLOBAL_CYCLE_SECONDS`` = 1 / the design's
   digital clock); the NOR steps of one INT8 MAC are a problem rank ``S`` walked temporally in a
   ``nor_steps`` level under the lane's cells, so Timeloop counts every step of every lane.
 
@@ -74,9 +74,11 @@ def mode_params(design: HyflexDesign, slc: bool) -> dict:
 
 
 def bit_cycle_s(design: HyflexDesign, slc: bool) -> float:
-    """Time [s] of one input-bit cycle of a full array: hyflex's own timing rule
-    (``evaluation.timing``: the analog cycle, or the array's ADC share converting every column,
-    whichever is slower)."""
+    """Time [s] of one input-bit cycle of a full array: hyflex's own timing rule.
+
+    ``evaluation.timing``: the analog cycle, or the array's ADC share converting every column,
+    whichever is slower.
+    """
     from hyflex_plugin.evaluation import timing
 
     t = timing.analog_timing(design)

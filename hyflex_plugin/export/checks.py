@@ -47,8 +47,7 @@ def _walk_strings(obj: Any, where: str):
 
 
 def check_expressions(doc: dict, source: str) -> None:
-    """Classes 1 and 2: every plain string in attributes/variables is an expression over
-    defined names."""
+    """Classes 1 and 2: every plain string in attributes/variables is an expression over defined names."""
     from hyflex_plugin.export.schema import Quoted
 
     variables = {k for k in (doc.get("variables") or {}) if k != "version"}
@@ -98,8 +97,12 @@ def accelergy_format(value: Any) -> str:
 
 
 def queries(doc: dict) -> list[tuple[str, str, dict, dict]]:
-    """What Accelergy will be asked for one architecture: (subclass, action, attributes,
-    arguments) per component and action, attributes inherited from the containers above."""
+    """What Accelergy will be asked for one architecture.
+
+    Returns:
+        (subclass, action, attributes, arguments) per component and action, with the attributes
+        inherited from the containers above.
+    """
     variables = {}
     for k, v in (doc.get("variables") or {}).items():
         if k != "version":
@@ -148,8 +151,10 @@ def check_tables(folder: Path, docs: dict[str, dict]) -> None:
 
 
 def check_plugin(folder: Path, docs: dict[str, dict]) -> None:
-    """Class 4: the estimator plug-in has a class per subclass, actions by ``__name__`` and an
-    ``__init__`` naming every attribute of its table."""
+    """Class 4: the plug-in has a class per subclass, actions by ``__name__``, attributes in ``__init__``.
+
+    Every attribute of a primitive's table must be a parameter of its class's ``__init__``.
+    """
     path = folder / "accelergy" / "plugin" / "hyflex_accelergy_plugin.py"
     if not path.is_file():
         raise HyflexInputError(str(path), None, "the estimator plug-in is missing")

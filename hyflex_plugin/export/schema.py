@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
 
 V04 = Literal["0.4", 0.4]
@@ -41,8 +42,11 @@ class Tagged(dict):
 
 
 class Quoted(str):
-    """A string written (and read back) quoted: timeloopfe takes a quoted scalar as a string and
-    evaluates a plain one as a Python expression (``technology: 65nm`` is a syntax error)."""
+    """A string written (and read back) quoted.
+
+    timeloopfe takes a quoted scalar as a string and evaluates a plain one as a Python
+    expression (``technology: 65nm`` is a syntax error).
+    """
 
 
 class _Dumper(yaml.SafeDumper):
@@ -83,14 +87,11 @@ def dump_yaml(obj: Any) -> str:
 
 
 def load_yaml_text(text: str) -> Any:
+    """Parse YAML keeping v0.4 tags (``Tagged``) and quoted strings (``Quoted``)."""
     return yaml.load(text, Loader=_Loader)
 
 
 # ----------------------------------------------------------------------------- constraints
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
 def _check_factors(v: list[str]) -> list[str]:
     for f in v:
         if not isinstance(f, str) or not _FACTOR.match(f.replace(" ", "")):
@@ -98,7 +99,9 @@ def _check_factors(v: list[str]) -> list[str]:
     return v
 
 
-class Iteration(_Strict):
+class Iteration(StrictModel):
+    """Loop constraints of one level: factors (``DIM=n``, ``<=``, ``>=``) and loop order."""
+
     factors: list[str] = Field(default_factory=list)
     permutation: list[str] = Field(default_factory=list)
     default_max_factor: int | None = None
@@ -110,28 +113,38 @@ class Iteration(_Strict):
 
 
 class SpatialConstraint(Iteration):
+    """Spatial loop constraints (``split``: where the X/Y axes divide the permutation)."""
+
     no_link_transfer: list[str] = Field(default_factory=list)
     split: int | None = None
 
 
 class TemporalConstraint(Iteration):
+    """Temporal loop constraints."""
+
     rmw_first_update: list[str] = Field(default_factory=list)
 
 
-class DataspaceConstraint(_Strict):
+class DataspaceConstraint(StrictModel):
+    """Which tensors a storage keeps or bypasses."""
+
     keep: list[str] = Field(default_factory=list)
     bypass: list[str] = Field(default_factory=list)
     no_coalesce: list[str] = Field(default_factory=list)
 
 
-class ConstraintGroup(_Strict):
+class ConstraintGroup(StrictModel):
+    """The constraints written inside an architecture node."""
+
     spatial: SpatialConstraint | None = None
     temporal: TemporalConstraint | None = None
     dataspace: DataspaceConstraint | None = None
     max_overbooked_proportion: dict | None = None
 
 
-class ConstraintTarget(_Strict):
+class ConstraintTarget(StrictModel):
+    """One entry of a constraints or mapping file: a level, a kind, factors, order."""
+
     target: str
     type: Literal["spatial", "temporal", "dataspace", "max_overbooked_proportion", "utilization"]
     factors: list[str] | None = None
@@ -144,28 +157,36 @@ class ConstraintTarget(_Strict):
     _f = field_validator("factors")(lambda v: v if v is None else _check_factors(v))
 
 
-class ConstraintsBody(_Strict):
+class ConstraintsBody(StrictModel):
+    """The ``constraints`` key of a constraints file."""
+
     version: V04
     targets: list[ConstraintTarget]
 
 
-class ConstraintsFile(_Strict):
+class ConstraintsFile(StrictModel):
+    """A constraints file (``timeloop-mapper``)."""
+
     constraints: ConstraintsBody
 
 
-class MappingFile(_Strict):
+class MappingFile(StrictModel):
     """A complete mapping (``timeloop-model``): every level's factors and loop order."""
 
     mapping: list[ConstraintTarget]
 
 
 # ----------------------------------------------------------------------------- architecture
-class SpatialFanout(_Strict):
+class SpatialFanout(StrictModel):
+    """A node's spatial fanout (instances along X and Y)."""
+
     meshX: int = Field(default=1, ge=1)
     meshY: int = Field(default=1, ge=1)
 
 
-class _Leaf(_Strict):
+class _Leaf(StrictModel):
+    """Fields every architecture node has."""
+
     name: str
     attributes: dict[str, Any] = Field(default_factory=dict)
     spatial: SpatialFanout = Field(default_factory=SpatialFanout)
@@ -174,11 +195,15 @@ class _Leaf(_Strict):
 
 
 class ContainerNode(_Leaf):
+    """``!Container``: attributes and a fanout shared by the nodes below."""
+
     kind: Literal["!Container"] = Field(alias="_tag")
     networks: list = Field(default_factory=list)
 
 
 class ComponentNode(_Leaf):
+    """``!Component``: a storage or compute level priced by Accelergy (``subclass``)."""
+
     kind: Literal["!Component"] = Field(alias="_tag")
     class_: str = Field(alias="class")
     subclass: str | None = None
@@ -197,13 +222,17 @@ class ComponentNode(_Leaf):
         return v
 
     def is_storage(self) -> bool:
+        """Whether Timeloop treats this component as a storage level."""
         return any(k in self.class_ for k in ("DRAM", "SRAM", "regfile", "smartbuffer", "storage"))
 
     def is_compute(self) -> bool:
+        """Whether Timeloop treats this component as the compute."""
         return any(k in self.class_ for k in ("mac", "compute"))
 
 
-class HierarchicalNode(_Strict):
+class HierarchicalNode(StrictModel):
+    """``!Hierarchical``: a nested list of nodes."""
+
     kind: Literal["!Hierarchical"] = Field(alias="_tag")
     nodes: list["ArchNode"]
 
@@ -213,18 +242,24 @@ ArchNode = Annotated[Union[ContainerNode, ComponentNode, HierarchicalNode],
 HierarchicalNode.model_rebuild()
 
 
-class Architecture(_Strict):
+class Architecture(StrictModel):
+    """The ``architecture`` key: v0.4 nodes, outermost first."""
+
     version: V04
     nodes: list[ArchNode]
 
 
-class ArchFile(_Strict):
+class ArchFile(StrictModel):
+    """An architecture file, with the ``variables`` its expressions use."""
+
     architecture: Architecture
     variables: dict[str, Any] | None = None
 
 
 # ----------------------------------------------------------------------------- problem
-class ProblemDataspace(_Strict):
+class ProblemDataspace(StrictModel):
+    """One tensor of a problem: its projection onto the dimensions."""
+
     name: str
     projection: list[list[list[Union[str, int]]]]
     read_write: bool = False
@@ -241,25 +276,33 @@ class ProblemDataspace(_Strict):
         return v
 
 
-class ProblemShape(_Strict):
+class ProblemShape(StrictModel):
+    """A problem's dimensions and tensors."""
+
     name: str = ""
     dimensions: list[str]
     data_spaces: list[ProblemDataspace]
     coefficients: list[dict] = Field(default_factory=list)
 
 
-class Problem(_Strict):
+class Problem(StrictModel):
+    """The ``problem`` key: shape and sizes."""
+
     version: V04
     instance: dict[str, int]
     shape: ProblemShape
 
 
-class ProblemFile(_Strict):
+class ProblemFile(StrictModel):
+    """A problem file (one layer)."""
+
     problem: Problem
 
 
 # ----------------------------------------------------------------------------- mapper
-class Mapper(_Strict):
+class Mapper(StrictModel):
+    """``timeloop-mapper`` settings."""
+
     version: V04
     optimization_metrics: list[Literal["delay", "energy", "edp", "last_level_accesses"]]
     algorithm: Literal["random", "exhaustive", "linear_pruned", "hybrid", "random_pruned"]
@@ -274,7 +317,9 @@ class Mapper(_Strict):
     out_prefix: str = "timeloop-mapper"
 
 
-class MapperFile(_Strict):
+class MapperFile(StrictModel):
+    """A mapper settings file."""
+
     mapper: Mapper
 
 
@@ -333,6 +378,7 @@ def validate_document(doc: Any, source: str) -> BaseModel:
 
 
 def validate_file(path: str | Path) -> BaseModel:
+    """Validate one v0.4 YAML file (picked by its top-level key)."""
     path = Path(path)
     try:
         doc = load_yaml_text(path.read_text(encoding="utf-8"))
@@ -401,8 +447,10 @@ def check_pair(arch: ArchFile, problem: Problem, constraints: ConstraintsBody | 
 
 def _check_groups(groups: list, what: str, names: set, dims: set, spaces: set, problem: Problem,
                   source: str, complete: bool) -> None:
-    """Targets are nodes, factors/permutations name dimensions, factors divide the sizes
-    (``complete``: multiply to them exactly, as a mapping's must)."""
+    """Targets are nodes, factors/permutations name dimensions, factors divide the sizes.
+
+    ``complete``: the factors must multiply to the sizes exactly, as a mapping's must.
+    """
     product: dict[str, int] = {d: 1 for d in dims}
     for target, kind, c in groups:
         where = f"{what}.{target}.{kind}"
@@ -479,8 +527,10 @@ def _check_capacity(leaves: list, groups: list, problem: Problem, source: str) -
 
 
 def validate_export(folder: str | Path) -> dict[str, int]:
-    """Validate every file of an export folder against the v0.4 schema, cross-check each run,
-    and check what timeloopfe and Accelergy 0.4 will do with it (``checks.py``).
+    """Validate an export folder: v0.4 schema, cross-checks, and the toolchain checks.
+
+    Every file is checked against the v0.4 schema, each run's files against each other, and
+    what timeloopfe and Accelergy 0.4 will do with the folder (``checks.py``).
 
     Returns counts of validated files per kind. Raises HyflexInputError on the first problem.
     """

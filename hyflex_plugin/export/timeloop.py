@@ -42,7 +42,7 @@ from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
 # ----------------------------------------------------------------------------- reference
 def reference_energy(design: HyflexDesign, kind: str, prob, cache: bool = True,
                      padded: dict | None = None) -> dict:
-    """hyflex's own evaluation (AccelForge, fixed mapping) of one exported problem.
+    """Hyflex's own evaluation (AccelForge, fixed mapping) of one exported problem.
 
     ``padded`` (the run's ``shape``): evaluate the padded sizes the Timeloop problem has instead.
     """

@@ -37,6 +37,7 @@ class LinearProblem:
 
     @property
     def name(self) -> str:
+        """Run name, e.g. ``linear_k768_n691_mlc``."""
         return f"linear_k{self.k}_n{self.n}_{'slc' if self.slc else 'mlc'}"
 
 
@@ -100,8 +101,10 @@ def _problem(name: str, sizes: dict[str, int], spaces: dict[str, tuple[str, ...]
 
 
 def _loops(dims: list[str], levels: list[tuple]) -> list:
-    """Mapping targets from (target, type, factors, inner-to-outer order of the named dims
-    [, split]); a spatial level's ``split`` 0 puts its fanout on the Y axis (meshY)."""
+    """Mapping targets from (target, type, factors, inner-to-outer order of named dims[, split]).
+
+    A spatial level's ``split`` 0 puts its fanout on the Y axis (meshY).
+    """
     out = []
     for target, kind, factors, order, *split in levels:
         perm = [*order, *[d for d in dims if d not in order]]
@@ -169,8 +172,7 @@ def linear_problem(p: LinearProblem, design: HyflexDesign) -> tuple[dict, dict, 
 
 
 def attention_problem(p: AttentionProblem, design: HyflexDesign) -> tuple[dict, dict, dict, dict]:
-    """Problem, hyflex's mapping, the mapper's constraints and the padded shape of an attention
-    matmul.
+    """Problem, hyflex's mapping, the mapper's constraints and the padded shape of a matmul.
 
     hyflex's mapping (row-parallel): heads and query rows over the digital arrays, output columns
     over the 1024 row lanes of an array (in waves when there are more), each lane walking its

@@ -27,10 +27,13 @@ try:  # Accelergy 0.4's estimator interface
     from accelergy.plug_in_interface.estimator import Estimator, actionDynamicEnergy
 except ImportError:  # inspection without Accelergy installed
     class Estimator:
+        """Stand-in for Accelergy's base class (same constructor)."""
+
         def __init__(self, name=None):
             pass
 
-    def actionDynamicEnergy(func):
+    def actionDynamicEnergy(func):  # noqa: N802 - Accelergy's name
+        """Stand-in for Accelergy's decorator (marks an action)."""
         func._is_accelergy_action = True
         return func
 
