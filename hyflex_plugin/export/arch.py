@@ -11,8 +11,9 @@ What Timeloop counts in time is what the hardware does in time:
   array's ADCs take longer to convert every column); the input bits are a problem rank ``B``
   (``n_input_slices``) walked temporally, so Timeloop counts ``tokens x input bits`` cycles per
   linear part, and the cells, drivers, ADC, shift-add and mode switch are accessed once per
-  input bit. Weight slices (the ``n_weight_slices`` cells of one INT8 weight side by side) work in parallel in the same cycle:
-  they stay an ``energy_scale`` on the components that work per slice;
+  input bit. Weight slices (the ``n_weight_slices`` cells of one INT8 weight side by side)
+  work in parallel in the same cycle: they stay an ``energy_scale`` on the components that work
+  per slice;
 - digital path: one Timeloop cycle is one NOR step (``GLOBAL_CYCLE_SECONDS`` = 1 / the design's
   digital clock); the NOR steps of one INT8 MAC are a problem rank ``S`` walked temporally in a
   ``nor_steps`` level under the lane's cells, so Timeloop counts every step of every lane.

@@ -21,7 +21,8 @@ def register(subparsers) -> None:
     t.add_argument("--no-reference", action="store_true",
                    help="skip hyflex's own evaluation of each problem (faster)")
     t.set_defaults(func=_timeloop)
-    v = sub.add_parser("validate", help="check an export folder against the Timeloop v0.4 schema")
+    v = sub.add_parser("validate", help="check an export folder: v0.4 schema, cross-checks, and what "
+                       "timeloopfe/Accelergy 0.4 will do with it")
     v.add_argument("folder")
     v.set_defaults(func=_validate)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
