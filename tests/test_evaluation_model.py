@@ -88,36 +88,10 @@ def test_one_token_scaling_is_exact(design):
     many = evaluate_einsum(design, "analog", linear_params(design, 64, 48, slc=False, tokens=16))
     assert many.energy_j == pytest.approx(16 * one.energy_j, rel=1e-6)
     assert many.latency_s == pytest.approx(16 * one.latency_s, rel=1e-6)
-    # bit-serial analog: 8 input bits per token; the array's one ADC converts its 128 columns
-    # per input bit, each 7-bit MLC conversion taking (7 + 1 sampling) SAR steps of 176.33 ps,
-    # which is longer than the 100 ns analog cycle
-    assert one.latency_s == pytest.approx(8 * 128 * 8 * 176.33e-12, rel=1e-4)
-
-
-BERT_BASE_CASES = layer_cases(load_arch(), load_model_shape("bert-base"), 128, 0.1)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("case", BERT_BASE_CASES, ids=[c.label for c in BERT_BASE_CASES])
-def test_mapper_search_within_5_percent_of_pinned_mapping(design, case):
-    """AccelForge's mapper, given only the templates' hardware constraints, lands within ±5 %
-    of the pinned mapping in energy and latency (both directions) on every distinct Einsum of a
-    bert-base block at N = 128, 10 % SLC: the SLC and MLC parts of 768 x 768 (Q, K, V, attention
-    output), 768 x 3072 (FFN1) and 3072 x 768 (FFN2) at M = 128 tokens, and Q.K^T and S.V."""
-    c = compare(design, case)
-    assert c.searched.macs == c.pinned.macs > 0
-    assert 0.95 <= c.energy_ratio <= 1.05, (case.label, c.energy_ratio)
-    assert 0.95 <= c.latency_ratio <= 1.05, (case.label, c.latency_ratio)
-
-
-def test_bert_base_cases_cover_every_searched_einsum(design):
-    names = {n for c in BERT_BASE_CASES for n in c.names}
-    assert names == {"q", "k", "v", "attn_out", "ffn1", "ffn2", "qk", "sv"}
-    analog = [c.params for c in BERT_BASE_CASES if c.kind == "analog"]
-    # every linear layer has an SLC and an MLC part, at the real token count
-    assert sorted((p["K"], p["N"], p["bits_per_cell"]) for p in analog) == [
-        (768, 77, 1), (768, 307, 1), (768, 691, 2), (768, 2765, 2), (3072, 77, 1), (3072, 691, 2)]
-    assert {p["M"] for p in analog} == {128}
+    # bit-serial analog: 8 input bits per token; the 48 outputs are spread 24 + 24 over the two
+    # arrays, so each array's one ADC converts 24 x 4 = 96 columns per input bit, each 7-bit MLC
+    # conversion taking (7 + 1 sampling) SAR steps of 176.33 ps
+    assert one.latency_s == pytest.approx(8 * 96 * 8 * 176.33e-12, rel=1e-4)
 
 
 def test_cache_hit_and_invalidation(design, tmp_path, monkeypatch):
@@ -169,6 +143,42 @@ def _partition(share_by_layer: list[float], shape: ModelShape = SMALL) -> Partit
                      num_heads=shape.num_heads, intermediate_size=shape.intermediate_size)
     return PartitionFile(model=info, method="gradient-redistribution", selector="gradient",
                          slc_fraction=max(share_by_layer), layers=layers)
+
+
+BERT_BASE = load_model_shape("bert-base")
+BERT_BASE_CASES = layer_cases(load_arch(), BERT_BASE, 128, 0.1)
+# the SVD factors of a partition file with 10 % of the ranks in SLC: 38 / 61 SLC ranks, parts
+# that fill their arrays only partly (e.g. 768 x 38 SLC: 38 outputs over 3 arrays of 16)
+BERT_BASE_SVD_CASES = [c for c in layer_cases(load_arch(), BERT_BASE, 128, None,
+                                              _partition([0.1], BERT_BASE))
+                       if c.kind == "analog"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", BERT_BASE_CASES + BERT_BASE_SVD_CASES,
+                         ids=[c.label for c in BERT_BASE_CASES + BERT_BASE_SVD_CASES])
+def test_mapper_search_within_5_percent_of_pinned_mapping(design, case):
+    """AccelForge's mapper, given only the templates' hardware constraints, lands within ±5 %
+    of the pinned mapping in energy and latency (both directions) on every distinct Einsum of a
+    bert-base block at N = 128, 10 % SLC: the SLC and MLC parts of 768 x 768 (Q, K, V, attention
+    output), 768 x 3072 (FFN1) and 3072 x 768 (FFN2) at M = 128 tokens, and Q.K^T and S.V; and
+    the SVD factors' SLC and MLC parts of a partition file with 10 % of the ranks in SLC."""
+    c = compare(design, case)
+    assert c.searched.macs == c.pinned.macs > 0
+    assert 0.95 <= c.energy_ratio <= 1.05, (case.label, c.energy_ratio)
+    assert 0.95 <= c.latency_ratio <= 1.05, (case.label, c.latency_ratio)
+
+
+def test_bert_base_cases_cover_every_searched_einsum(design):
+    names = {n for c in BERT_BASE_CASES for n in c.names}
+    assert names == {"q", "k", "v", "attn_out", "ffn1", "ffn2", "qk", "sv"}
+    analog = [c.params for c in BERT_BASE_CASES if c.kind == "analog"]
+    # every linear layer has an SLC and an MLC part, at the real token count
+    assert sorted((p["K"], p["N"], p["bits_per_cell"]) for p in analog) == [
+        (768, 77, 1), (768, 307, 1), (768, 691, 2), (768, 2765, 2), (3072, 77, 1), (3072, 691, 2)]
+    assert {p["M"] for p in analog} == {128}
+    svd = sorted((c.params["K"], c.params["N"]) for c in BERT_BASE_SVD_CASES)
+    assert len(svd) == 12 and (768, 38) in svd and (553, 3072) in svd
 
 
 def test_partition_file_splits_svd_factors(design, tmp_path):

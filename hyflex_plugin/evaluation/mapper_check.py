@@ -21,6 +21,7 @@ from hyflex_plugin.evaluation.engine import (
     linear_params,
 )
 from hyflex_plugin.evaluation.model import linear_parts
+from hyflex_plugin.partition.schema import PartitionFile
 from hyflex_plugin.workloads.einsums import layer_einsums
 from hyflex_plugin.workloads.shapes import ModelShape
 
@@ -43,13 +44,15 @@ class Case:
 
 
 def layer_cases(design: HyflexDesign, shape: ModelShape, seq_len: int,
-                slc_fraction: float) -> list[Case]:
-    """The distinct analog parts and digital matmuls of one block of ``shape`` (batch 1)."""
+                slc_fraction: float | None, partition: PartitionFile | None = None) -> list[Case]:
+    """The distinct analog parts and digital matmuls of block 0 of ``shape`` (batch 1), split
+    by a uniform ``slc_fraction`` or by ``partition`` (SVD factors), as the evaluation splits
+    them."""
     cases: dict[str, Case] = {}
     for e in layer_einsums(shape, seq_len, linear_path=design.linear_path):
         if e.category == "linear" and design.linear_path == "analog":
             for k, n, slc in linear_parts(design, e.name, e.dims["K"], e.dims["N"],
-                                          slc_fraction, None, 0):
+                                          slc_fraction, partition, 0):
                 params = linear_params(design, k, n, slc, tokens=e.dims["M"])
                 _add(cases, e.name, "analog", params)
         elif e.category == "attention":
