@@ -379,6 +379,14 @@ def format_result(result: ModelResult) -> str:
     total = d["energy_j"]
     for k, v in sorted(d["energy_by_category_j"].items(), key=lambda kv: -kv[1]):
         lines.append(f"    {k:12s} {v * 1e3:12.4f} mJ  {v / total:6.1%}")
+    reps = d["layers"][0].get("replicas") or {}
+    if reps:
+        lines.append("")
+        lines.append("  copies per matrix part (layer 0; SLC+MLC where a matrix is split), arrays in use "
+                     f"{d['layers'][0]['replica_arrays']} of "
+                     f"{d['layers'][0]['pus'] * result.design.arrays_per_pu}:")
+        lines.append("    " + ", ".join(f"{m} {'+'.join(str(p['replicas']) for p in parts)}"
+                                        for m, parts in reps.items()))
     lines.append("")
     lines.append("  per layer (layer 0; identical layers evaluated once):")
     lines.append(f"    {'einsum':10s} {'energy uJ':>12s} {'latency us':>12s} {'MACs':>14s}")
