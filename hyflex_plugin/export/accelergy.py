@@ -33,6 +33,7 @@ from hyflex_plugin.costmodels import models as m
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "accelergy_plugin"
 PLUGIN_MODULE = "hyflex_accelergy_plugin"
+#: the actions Timeloop asks Accelergy for, per element kind
 STORAGE_ACTIONS = ("read", "write", "update", "leak")
 COMPUTE_ACTIONS = ("compute", "leak")
 #: arguments Accelergy 0.4 passes with every action query (and their value for one action)

@@ -26,13 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.export.accelergy import COMPUTE_ACTIONS, STORAGE_ACTIONS
 
 #: names timeloopfe's expressions may use without defining them
 _KNOWN_NAMES = set(dir(builtins)) | set(dir(math))
-#: the actions Timeloop asks Accelergy for, per element kind
-STORAGE_ACTIONS = ("read", "write", "update", "leak")
-COMPUTE_ACTIONS = ("compute", "leak")
-ACTION_ARGUMENTS = {"global_cycle_seconds": None, "action_latency_cycles": 1}
 
 
 def _walk_strings(obj: Any, where: str):
