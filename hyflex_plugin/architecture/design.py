@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field, model_validator
 from hyflex_plugin.basetypes import StrictModel, did_you_mean
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import load_model_yaml, read_yaml
+from hyflex_plugin.resources import shipped_dir
 
-ARCH_DIR = Path(__file__).resolve().parents[2] / "arch_specs"
-MAPPING_DIR = Path(__file__).resolve().parents[2] / "mappings"
+ARCH_DIR = shipped_dir("arch_specs")
+MAPPING_DIR = shipped_dir("mappings")
 DEFAULT_ARCH = ARCH_DIR / "hyflexpim.yaml"
 
 
