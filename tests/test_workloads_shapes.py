@@ -94,7 +94,7 @@ def test_bad_model_inputs_are_named(tmp_path):
     assert "num_hidden_layers" in str(e.value)
     cfg.write_text(json.dumps({"num_hidden_layers": 2, "hidden_size": 64, "num_attention_heads": 3,
                                "intermediate_size": 128}))
-    with pytest.raises(HyflexInputError, match="not divisible by num_heads 3"):
+    with pytest.raises(HyflexInputError, match="not divisible by num_attention_heads 3"):
         load_model_shape(cfg)
     cfg.write_text("{not json")
     with pytest.raises(HyflexInputError, match="not valid JSON"):

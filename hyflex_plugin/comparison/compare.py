@@ -173,6 +173,14 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                                  intermediate_size=info.intermediate_size)]
     models = _check_list("--model", "model", models if models is not None else DEFAULT_MODELS)
     shapes = [load_model_shape(m) for m in models]  # clear error for an unknown model
+    seen: dict[str, object] = {}
+    for m, shape in zip(models, shapes):  # rows and report headings are keyed by the name
+        if shape.name in seen:
+            raise HyflexInputError("--model", "model",
+                                   f"{seen[shape.name]!s} and {m!s} are both named {shape.name!r}: "
+                                   "expected models with different names (a config.json is named "
+                                   "by its _name_or_path, else its folder or file stem)")
+        seen[shape.name] = m
     if part is not None:
         for shape in shapes:
             part.check_model(str(partition) if not isinstance(partition, PartitionFile) else "--partition",

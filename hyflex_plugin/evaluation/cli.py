@@ -11,7 +11,9 @@ def register(subparsers) -> None:
     p.add_argument("--model", default="bert-base",
                    help="preset (bert-base, bert-large, gpt2, llama-3.2-1b, vit-base) or a path to "
                         "a Hugging Face config.json")
-    p.add_argument("--seq-len", type=int, default=128, help="sequence length N (tokens)")
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="sequence length N (tokens); default: a ViT config's patches + class token, "
+                        "otherwise 128")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--slc-fraction", type=float, default=0.1,
                    help="share of each matrix in SLC, 0..1 (default 0.1); with --partition the "
@@ -44,12 +46,17 @@ def _list() -> int:
 
 
 def _evaluate(args) -> int:
-    from hyflex_plugin.evaluation.model import evaluate_model, format_result
+    import sys
+
+    from hyflex_plugin.evaluation.model import evaluate_model, format_result, resolve_seq_len
     from hyflex_plugin.io import atomic_write_json
 
     if args.list:
         return _list()
-    result = evaluate_model(model=args.model, seq_len=args.seq_len, slc_fraction=args.slc_fraction,
+    seq_len, note = resolve_seq_len(args.model, args.seq_len)
+    if note:  # the derived N is part of the output (stderr when stdout carries the JSON)
+        print(note, file=sys.stderr if args.json == "-" else sys.stdout)
+    result = evaluate_model(model=args.model, seq_len=seq_len, slc_fraction=args.slc_fraction,
                             partition=args.partition, arch=args.arch, batch=args.batch,
                             search=args.search, cache=not args.no_cache, progress=True)
     if args.json == "-":

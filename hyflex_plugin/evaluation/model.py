@@ -301,18 +301,34 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
                        replicas)
 
 
-def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int = 128,
+DEFAULT_SEQ_LEN = 128
+"""N when neither the user nor the model's config (ViT: patches + class token) sets it [tokens]."""
+
+
+def resolve_seq_len(model, seq_len: int | None) -> tuple[int, str | None]:
+    """``seq_len``, or the model's own token count (ViT config) with a note saying so, or 128."""
+    if seq_len is not None:
+        return seq_len, None
+    from hyflex_plugin.workloads.hf_config import default_seq_len
+
+    derived = default_seq_len(model)
+    return derived if derived is not None else (DEFAULT_SEQ_LEN, None)
+
+
+def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | None = None,
                    slc_fraction: float | None = 0.1, partition: str | Path | PartitionFile | None = None,
                    arch: str | Path | HyflexDesign | None = None, batch: int = 1,
                    search: bool = False, cache: bool = True, progress: bool = False,
                    einsum_evaluator=None) -> ModelResult:
     """Evaluate a whole transformer on a HyFlexPIM design (see module docstring).
 
+    ``seq_len=None``: the model's own token count (a ViT config: patches + class token), else 128.
     ``einsum_evaluator`` replaces the per-Einsum AccelForge evaluation
     (:func:`hyflex_plugin.evaluation.engine.evaluate_einsum`, same signature); the sweep's fast
     engine passes its closed form here so that everything else is shared.
     """
     shape = load_model_shape(model)
+    seq_len, _ = resolve_seq_len(model, seq_len)
     if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
         raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:

@@ -12,10 +12,9 @@ A transformer block here has, for sequence length N and batch B (tokens T = N * 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
@@ -98,49 +97,6 @@ PRESETS: dict[str, ModelShape] = {
                            intermediate_size=3072),
 }
 
-# Hugging Face config.json keys, per field, in the order they are tried
-_HF_KEYS = {
-    "n_layers": ["num_hidden_layers", "n_layer", "num_layers"],
-    "hidden_size": ["hidden_size", "n_embd", "d_model"],
-    "num_heads": ["num_attention_heads", "n_head", "num_heads"],
-    "num_kv_heads": ["num_key_value_heads"],
-    "intermediate_size": ["intermediate_size", "n_inner", "ffn_dim"],
-}
-
-
-def shape_from_hf_config(path: str | Path) -> ModelShape:
-    """Read a Hugging Face ``config.json`` (a file; nothing is downloaded)."""
-    path = Path(path)
-    if not path.is_file():
-        raise HyflexInputError(str(path), None, "config.json not found")
-    try:
-        cfg = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise HyflexInputError(str(path), None, f"not valid JSON: {exc}") from exc
-    if not isinstance(cfg, dict):
-        raise HyflexInputError(str(path), None, "expected a JSON object")
-    values: dict = {}
-    for field, keys in _HF_KEYS.items():
-        found = next((cfg[k] for k in keys if cfg.get(k) is not None), None)
-        if found is None and field == "intermediate_size" and "hidden_size" in values:
-            # GPT-2 configs leave n_inner null: 4 x hidden by definition
-            if cfg.get("model_type") == "gpt2" or "n_embd" in cfg:
-                found = 4 * values["hidden_size"]
-        if found is None and field != "num_kv_heads":
-            raise HyflexInputError(str(path), field,
-                                   f"missing: expected one of the keys {keys} in config.json")
-        if found is not None:
-            values[field] = found
-    gated = cfg.get("hidden_act") == "silu" or cfg.get("model_type") in ("llama", "mistral", "qwen2")
-    name = cfg.get("_name_or_path") or cfg.get("model_type") or path.parent.name
-    try:
-        return ModelShape(name=str(name), gated_ffn=gated, **values)
-    except ValidationError as exc:
-        from hyflex_plugin.io import validation_error
-
-        raise validation_error(str(path), exc) from exc
-
-
 def load_model_shape(model: str | Path | ModelShape) -> ModelShape:
     """A preset name, a path to a ``config.json`` (or a folder holding one), or a ModelShape."""
     if isinstance(model, ModelShape):
@@ -149,6 +105,8 @@ def load_model_shape(model: str | Path | ModelShape) -> ModelShape:
     if key.lower() in PRESETS:
         return PRESETS[key.lower()]
     p = Path(key)
+    from hyflex_plugin.workloads.hf_config import shape_from_hf_config
+
     if p.is_dir() and (p / "config.json").is_file():
         return shape_from_hf_config(p / "config.json")
     if p.suffix == ".json" or p.exists():
