@@ -35,7 +35,7 @@ def _copy_source(dst: Path) -> Path:
 
 def _run(cmd, **kw):
     kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
-    out = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
     assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
     return out
 

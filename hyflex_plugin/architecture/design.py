@@ -101,11 +101,11 @@ class AnalogParams(StrictModel):
     columns_per_adc: float | None = Field(default=None, gt=0)
     """Columns one ADC converts per input bit (count; the other way to give ADC sharing)."""
 
-    input_bits: int = Field(ge=1)
-    """Activation precision, applied bit-serially with 1-bit drivers [bits]."""
+    input_bits: int = Field(ge=1, le=32)
+    """Activation precision, applied bit-serially with 1-bit drivers [bits; 1-32, e.g. 8/16/32]."""
 
-    weight_bits: int = Field(ge=1)
-    """Weight precision, split over cells of ``*_bits_per_cell`` bits [bits]."""
+    weight_bits: int = Field(ge=1, le=32)
+    """Weight precision, split over cells of ``*_bits_per_cell`` bits [bits; 1-32]."""
 
     cycle: float = Field(gt=0)
     """Duration of one analog read cycle (one input bit over the whole array) [s]."""
@@ -129,6 +129,11 @@ class AnalogParams(StrictModel):
         return self
 
 
+#: Digital-path number formats and the operand widths each supports [bits] (cost models:
+#: ``hyflex_plugin.costmodels.models.nor_steps_per_mac``).
+DIGITAL_FORMATS = {"int": (4, 8, 16), "fp": (16, 32)}
+
+
 class DigitalParams(StrictModel):
     """The digital (NOR-logic) RRAM PIM arrays that compute attention."""
 
@@ -141,8 +146,20 @@ class DigitalParams(StrictModel):
     clock: float = Field(gt=0)
     """Clock of the digital PIM arrays (one NOR step per cycle) [Hz]."""
 
-    op_bits: Literal[4, 8, 16] = 8
-    """Operand precision of the digital MACs [bits]."""
+    op_bits: Literal[4, 8, 16, 32] = 8
+    """Operand precision of the digital MACs [bits]: 4/8/16 for int, 16/32 for fp."""
+
+    number_format: Literal["int", "fp"] = "int"
+    """Number format of the digital MACs (text): int = fixed point, fp = IEEE floating point
+    (NOR step counts from FloatPIM, ISCA 2019; see the cost-model data file)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> "DigitalParams":
+        if self.op_bits not in DIGITAL_FORMATS[self.number_format]:
+            raise ValueError(f"op_bits {self.op_bits} is not a {self.number_format} width: expected "
+                             f"one of {list(DIGITAL_FORMATS[self.number_format])} with number_format "
+                             f"{self.number_format!r}")
+        return self
 
 
 class DesignRange(StrictModel):

@@ -53,6 +53,7 @@ def digital_module(design: HyflexDesign, tech_node: float | None = None) -> Hyfl
     d = design.digital
     return HyflexDigitalModule(arrays=design.pu.digital_arrays_per_module, rows=d.rows,
                                columns=d.columns, op_bits=d.op_bits, clock_hz=d.clock,
+                               number_format=d.number_format,
                                tech_node=design.tech_node if tech_node is None else tech_node)
 
 

@@ -22,7 +22,7 @@ import math
 
 from hwcomponents import ActionCost, ComponentModel, action
 
-from hyflex_plugin.architecture.design import load_arch
+from hyflex_plugin.architecture.design import DIGITAL_FORMATS, load_arch
 from hyflex_plugin.basetypes import closest_name, did_you_mean
 from hyflex_plugin.costmodels.constants import const, const_int
 from hyflex_plugin.errors import HyflexInputError
@@ -50,13 +50,23 @@ _A, _D, _PU = _HYFLEXPIM.analog, _HYFLEXPIM.digital, _HYFLEXPIM.pu
 _ADC_RATE = _A.columns / _A.adcs_per_array / _A.cycle  # conversions/s of one ADC
 
 
-def nor_steps_per_mac(op_bits: int = 8) -> int:
+def nor_steps_per_mac(op_bits: int = 8, number_format: str = "int") -> int:
     """MAGIC NOR steps for one ``op_bits``-bit multiply-accumulate on one row lane.
 
-    multiply: 13N^2 - 14N + 6 (Haj-Ali et al., ISCAS 2018); accumulate into a 2N-bit
+    ``int``: multiply 13N^2 - 14N + 6 (Haj-Ali et al., ISCAS 2018); accumulate into a 2N-bit
     accumulator: 12*(2N) + 1 (Talati et al., IEEE TNANO 2016). N = 8 -> 726 + 193 = 919.
+    ``fp`` (FP16/FP32, IEEE 754 exponent Ne and mantissa Nm bits): FloatPIM's (ISCA 2019)
+    multiply 12Ne + 6.5Nm^2 - 7.5Nm - 2 plus add 3 + 16Ne + 19Nm + Nm^2 (accumulation in the
+    same format). FP32 -> 3360 + 1097 = 4457; FP16 -> 633 + 373 = 1006.
     """
     n = op_bits
+    if number_format == "fp":
+        ne, nm = const_int(f"fp{n}_exponent_bits"), const_int(f"fp{n}_mantissa_bits")
+        mult = (const("floatpim_mult_exponent") * ne + const("floatpim_mult_quadratic") * nm * nm
+                + const("floatpim_mult_linear") * nm + const("floatpim_mult_constant"))
+        add = (const("floatpim_add_constant") + const("floatpim_add_exponent") * ne
+               + const("floatpim_add_linear") * nm + const("floatpim_add_quadratic") * nm * nm)
+        return int(round(mult + add))
     mult = const("magic_mult_quadratic") * n * n + const("magic_mult_linear") * n + const(
         "magic_mult_constant"
     )
@@ -428,19 +438,24 @@ class HyflexDigitalPIMArray(_HyflexModel):
 
     Row-parallel: one NOR step runs in every row at once, one step per ``clock_hz`` cycle; each
     row is a lane computing its own multiply-accumulate in :func:`nor_steps_per_mac` steps
-    (919 for INT8). Area is that of the whole array; AccelForge instantiates one model per lane,
-    so hyflex takes area from the design (modules x arrays), not from AccelForge's per-instance sum.
+    (919 for INT8; ``number_format`` 'fp': FP16/FP32 with FloatPIM's step counts). Area is that
+    of the whole array; AccelForge instantiates one model per lane, so hyflex takes area from
+    the design (modules x arrays), not from AccelForge's per-instance sum.
     """
 
     component_name = ["hyflex_digital_pim_array", "HyflexDigitalPIMArray"]
 
     def __init__(self, rows: int = _D.rows, columns: int = _D.columns, op_bits: int = _D.op_bits,
-                 clock_hz: float = _D.clock, tech_node: float = _BASE, **unknown):
+                 clock_hz: float = _D.clock, tech_node: float = _BASE,
+                 number_format: str = _D.number_format, **unknown):
         self.rows = self._positive_int("rows", rows)
         self.columns = self._positive_int("columns", columns)
-        self.op_bits = self._choice("op_bits", op_bits, (4, 8, 16), " (bits per operand)")
+        self.number_format = self._choice("number_format", number_format, tuple(DIGITAL_FORMATS),
+                                          " (int = fixed point, fp = IEEE floating point)")
+        self.op_bits = self._choice("op_bits", op_bits, DIGITAL_FORMATS[self.number_format],
+                                    f" (bits per {self.number_format} operand)")
         self.clock_hz = self._positive("clock_hz", clock_hz)
-        self.nor_steps_per_mac = nor_steps_per_mac(self.op_bits)
+        self.nor_steps_per_mac = nor_steps_per_mac(self.op_bits, self.number_format)
         super().__init__(self.rows * self.columns * _f2_area(const("digital_cell_area")),
                          tech_node, unknown)
 
@@ -661,9 +676,10 @@ class HyflexDigitalModule(_HyflexModel):
 
     def __init__(self, arrays: int = _PU.digital_arrays_per_module, rows: int = _D.rows,
                  columns: int = _D.columns, op_bits: int = _D.op_bits, clock_hz: float = _D.clock,
-                 tech_node: float = _BASE, **unknown):
+                 tech_node: float = _BASE, number_format: str = _D.number_format, **unknown):
         self.arrays = self._positive_int("arrays", arrays)
-        self.array = HyflexDigitalPIMArray(rows, columns, op_bits, clock_hz, tech_node)
+        self.array = HyflexDigitalPIMArray(rows, columns, op_bits, clock_hz, tech_node,
+                                           number_format)
         super().__init__(self.arrays * self.array.area, tech_node, unknown, scale=False)
 
     @property

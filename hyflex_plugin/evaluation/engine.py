@@ -169,6 +169,7 @@ def attention_params(design: HyflexDesign, heads: int, m: int, j: int, k: int,
     d = design.digital
     return {
         "H": heads, "M": m, "J": j, "K": k, "lanes": d.rows, "op_bits": d.op_bits,
+        "number_format": d.number_format,
         "total_arrays": pus * design.pu.digital_modules * design.pu.digital_arrays_per_module,
         "tech_node": design.tech_node, "buffer_bits": design.pu.buffer_bits,
         "buffer_width": design.pu.buffer_width, "clock_hz": d.clock,

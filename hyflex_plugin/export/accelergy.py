@@ -151,19 +151,22 @@ def digital_primitives(design: HyflexDesign) -> list[Primitive]:
     from hyflex_plugin.evaluation.engine import attention_params
 
     p = attention_params(design, 1, 1, 1, 1)
-    lanes, op_bits = p["lanes"], p["op_bits"]
-    steps = m.nor_steps_per_mac(op_bits)
+    lanes, op_bits, number_format = p["lanes"], p["op_bits"], p["number_format"]
+    steps = m.nor_steps_per_mac(op_bits, number_format)
+    # FP designs only: INT designs keep the attributes (and tables) they always had
+    fmt = {"number_format": number_format} if number_format != "int" else {}
     return [
         _dummy("source", "activations before they reach the PU (not priced, as in hyflex)"),
         _buffer(design, p),
         Primitive("digital_cells", "hyflex_digital_pim_cells", m.HyflexDigitalPIMArray,
-                  _attrs(rows=lanes, op_bits=op_bits), _storage("read", "write", "write"),
+                  _attrs(rows=lanes, op_bits=op_bits, **fmt),
+                  _storage("read", "write", "write"),
                   note="one operand of one row lane (area: one whole array)"),
         _dummy("nor_steps", "the NOR steps of one MAC work on operands already in the lane"),
         Primitive("mac", "hyflex_digital_pim_nor_step", m.HyflexDigitalPIMArray,
-                  _attrs(rows=lanes, op_bits=op_bits),
+                  _attrs(rows=lanes, op_bits=op_bits, **fmt),
                   {"compute": ("compute", 1.0 / steps), "leak": None},
-                  note=f"one NOR step of one row lane (one INT8 MAC = {steps} steps)",
+                  note=f"one NOR step of one row lane (one {number_format}{op_bits} MAC = {steps} steps)",
                   area_from_model=False, extra={"nor_steps_per_mac": steps}),
     ]
 

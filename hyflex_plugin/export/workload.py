@@ -193,7 +193,7 @@ def attention_problem(p: AttentionProblem, design: HyflexDesign) -> tuple[dict, 
     lanes_j = min(p.j, d.rows)
     waves = _ceil(p.j, lanes_j)
     m_pad, j_pad = arrays_m * tile_m, waves * lanes_j
-    steps = nor_steps_per_mac(d.op_bits)
+    steps = nor_steps_per_mac(d.op_bits, d.number_format)
     dims = ["H", "M", "J", "K", "S"]
     sizes = {"H": p.h, "M": m_pad, "J": j_pad, "K": p.k, "S": steps}
     problem = _problem(p.name, sizes, {"A": ("H", "M", "K"), "B": ("H", "J", "K"),
