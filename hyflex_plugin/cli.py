@@ -8,8 +8,12 @@ only inside their handlers, so ``hyflex --help`` stays fast and torch-free.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
 
 from hyflex_plugin import __version__
 from hyflex_plugin.errors import HyflexInputError
@@ -38,7 +42,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130
+"""Exit status of a run the user interrupted (Ctrl-C): 128 + SIGINT, as shells report it."""
+
+_interrupted = False
+
+
+def _on_sigint(signum, frame):
+    """Ctrl-C while working: remember it (a KeyboardInterrupt raised inside a ``__del__`` or a
+    thread's clean-up, e.g. tqdm's, is printed as "Exception ignored" and swallowed), then
+    interrupt as Python's default handler does."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _on_sigint_at_exit(signum, frame):
+    """Ctrl-C after the command finished (interpreter shutdown, tqdm's monitor thread joining):
+    results are already written atomically, so stop at once with the interrupted status."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``hyflex``; the exit status is 0, 2 (bad input) or 130 (interrupted).
+
+    Called with ``argv=None`` (the ``hyflex`` command, ``python -m hyflex_plugin``), Ctrl-C at
+    any point, also during interpreter exit, ends the process with status 130.
+    """
+    global _interrupted
+    _interrupted = False
+    own_process = argv is None and threading.current_thread() is threading.main_thread()
+    if own_process:
+        signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        rc = _run(argv)
+    except KeyboardInterrupt:
+        rc = INTERRUPTED
+    finally:  # also on SystemExit (argparse's --help and usage errors)
+        if own_process:
+            signal.signal(signal.SIGINT, _on_sigint_at_exit)
+    if _interrupted:
+        rc = INTERRUPTED
+    if rc == INTERRUPTED:
+        print("interrupted", file=sys.stderr)
+    return rc
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -49,13 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     except HyflexInputError as exc:
         print(f"hyflex {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # output piped into e.g. `head`, which closed early: not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return int(rc or 0)

@@ -28,9 +28,44 @@ _FILE_MODE = 0o666 & ~_UMASK
 _DIR_MODE = 0o777 & ~_UMASK
 
 
+def _check_parents(path: Path, option: str, field: str | None) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise HyflexInputError(option, field, f"{str(path)!r} lies under {str(parent)!r}, "
+                                       "which is a file: expected a path inside a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise HyflexInputError(option, field, f"{str(path)!r}: folder {str(parent)!r} "
+                                       "is not writable: expected a writable location")
+            return
+
+
+def check_output_file(path: str | os.PathLike, option: str, field: str | None = None) -> Path:
+    """Check, before any work, that ``path`` can be written as a file (not a folder)."""
+    p = Path(path)
+    if p.is_dir():
+        raise HyflexInputError(option, field, f"{str(p)!r} is a folder: expected a file name")
+    _check_parents(p, option, field)
+    return p
+
+
+def check_output_folder(path: str | os.PathLike, option: str, field: str | None = None) -> Path:
+    """Check, before any work, that ``path`` can be made (or replaced) as a folder.
+
+    An existing regular file is never replaced by a folder.
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise HyflexInputError(option, field, f"{str(p)!r} is an existing file: expected a folder "
+                               "(a file is not replaced)")
+    _check_parents(p, option, field)
+    return p
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    path = Path(path)
+    path = check_output_file(path, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -65,7 +100,7 @@ def atomic_directory(target: str | os.PathLike, force: bool = False) -> Iterator
     A complete earlier ``target`` is replaced only after the new one is complete; on any error
     the temporary folder is removed and ``target`` is left as it was.
     """
-    target = Path(target)
+    target = check_output_folder(target, str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
@@ -83,14 +118,44 @@ def atomic_directory(target: str | os.PathLike, force: bool = False) -> Iterator
         shutil.rmtree(old, ignore_errors=True)
 
 
-def read_yaml(path: str | os.PathLike) -> Any:
-    """Load a YAML file; errors name the file."""
+def read_text(path: str | os.PathLike, expected: str = "a text file") -> str:
+    """The UTF-8 text of ``path``; a missing or non-UTF-8 file is an error naming it."""
     path = Path(path)
     if not path.is_file():
-        raise HyflexInputError(str(path), None, "file not found")
+        raise HyflexInputError(str(path), None, "file not found" if not path.exists()
+                               else f"not a regular file: expected {expected}")
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HyflexInputError(str(path), None, f"not UTF-8 text (byte {exc.start} is "
+                               f"{exc.object[exc.start]:#04x}): expected {expected}") from None
+
+
+def _check_duplicate_keys(source: str, node, path: tuple = ()) -> None:
+    """YAML allows a mapping key twice (the last one wins): refuse it, naming the dotted key."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key != "<<":
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise HyflexInputError(source, ".".join((*path, str(key))),
+                                           f"duplicate key (lines {seen[key]} and {line}): "
+                                           "expected each key once")
+                seen[key] = line
+            _check_duplicate_keys(source, value, (*path, str(key)))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(source, item, (*path, str(i)))
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """Load a YAML file; errors name the file (missing, not UTF-8, not YAML, duplicate keys)."""
+    text = read_text(path, "a YAML file")
+    try:
+        _check_duplicate_keys(str(path), yaml.compose(text, Loader=yaml.SafeLoader))
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise HyflexInputError(str(path), None, f"not valid YAML: {exc}") from exc
 
@@ -102,6 +167,11 @@ def validation_error(source: str, exc: ValidationError) -> HyflexInputError:
     # one first, with the missing sibling as the suggestion
     errs = sorted(errs, key=lambda e: e.get("type") != "extra_forbidden")
     first = errs[0]
+    raised = (first.get("ctx") or {}).get("error")
+    if isinstance(raised, HyflexInputError):  # a validator that names its own field
+        loc = [str(p) for p in first.get("loc", ())]
+        return HyflexInputError(source, ".".join([*loc, raised.field] if raised.field else loc)
+                                or None, raised.message)
     field = ".".join(str(p) for p in first.get("loc", ())) or None
     msg = first.get("msg", "invalid value")
     if first.get("type") == "extra_forbidden":

@@ -18,9 +18,12 @@ def parse_tech_node(value: str | float | int, source: str = "tech_node") -> floa
         v = float(value)
         return v * 1e-9 if v >= 1 else v
     m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(nm|um|mm|m)?\s*", str(value))
-    if not m:
+    try:
+        v = float(m.group(1)) if m else None
+    except ValueError:  # '.', '1e', '+-' match the character class but are no numbers
+        v = None
+    if v is None:
         raise HyflexInputError(source, "tech_node", f"expected e.g. '65nm' or 65e-9, got {value!r}")
-    v = float(m.group(1))
     unit = m.group(2)
     if unit is None:
         return v * 1e-9 if v >= 1 else v

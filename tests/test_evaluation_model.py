@@ -204,14 +204,24 @@ def test_partition_file_splits_svd_factors(design, tmp_path):
     assert r.layers[0].einsums["q"].macs == 16 * q.rank * sum(q.shape)
 
 
-def test_partition_without_a_matrix_uses_the_files_share(design):
+def test_partition_must_match_the_model_exactly(design):
+    """Issue 11: missing layers, a missing matrix or one the model lacks are refused up front."""
     pf = _partition([1.0, 1.0])
-    pf.layers = []  # no matrix listed: the file's slc_fraction (1.0) applies, not the argument
-    r = evaluate_model(SMALL, seq_len=16, slc_fraction=0.0, partition=pf, arch=design)
-    dense = evaluate_model(SMALL, seq_len=16, slc_fraction=1.0, arch=design)
-    assert r.layers[0].arrays == dense.layers[0].arrays
-    assert r.energy_j == pytest.approx(dense.energy_j)
-    assert r.partition == "partition"
+    pf.layers = pf.layers[:1]
+    with pytest.raises(HyflexInputError) as e:
+        evaluate_model(SMALL, seq_len=16, slc_fraction=0.0, partition=pf, arch=design)
+    assert e.value.field == "layers" and "1 of the 2 layers" in e.value.message
+    assert "index 1" in e.value.message
+    pf = _partition([1.0, 1.0])
+    del pf.layers[1].matrices[2]  # v
+    with pytest.raises(HyflexInputError) as e:
+        evaluate_model(SMALL, seq_len=16, partition=pf, arch=design)
+    assert e.value.field == "layers[1].matrices" and "missing ['v']" in e.value.message
+    pf = _partition([1.0, 1.0])
+    pf.layers[0].matrices.append(MatrixPartition(name="ffn_gate", shape=(128, 64), rank=42))
+    with pytest.raises(HyflexInputError) as e:
+        evaluate_model(SMALL, seq_len=16, partition=pf, arch=design)
+    assert e.value.field == "layers[0].matrices.ffn_gate" and "not gated" in e.value.message
 
 
 def test_partition_for_another_model_or_shape_is_refused(design, tmp_path):

@@ -55,7 +55,10 @@ def test_bad_files_name_file_and_field(tmp_path, edit, field):
 
 
 def test_partition_for_another_model_is_rejected():
+    from hyflex_plugin.workloads import ModelShape
+
     pf = PartitionFile.model_validate(_doc())
-    pf.check_model("bert-base", 12, 768, 3072)  # same shape: fine
+    large = ModelShape(name="bert-large", n_layers=12, hidden_size=1024, num_heads=16,
+                       intermediate_size=3072)
     with pytest.raises(HyflexInputError, match="model.hidden_size.*bert-base.*1024"):
-        pf.check_model("bert-large", 12, 1024, 3072)
+        pf.check_model("p.yaml", large)

@@ -247,6 +247,14 @@ class HyflexDesign(StrictModel):
             node["adcs_per_array"] = None
         return type(self).model_validate(data)
 
+    @model_validator(mode="after")
+    def _check_paths(self) -> "HyflexDesign":
+        if self.linear_path == "analog" and self.pu.analog_modules == 0:
+            raise HyflexInputError(None, "pu.analog_modules",
+                                   "0 analog modules, but linear_path is 'analog': expected at least "
+                                   "1, or linear_path: digital for a digital-only design")
+        return self
+
     @property
     def arrays_per_pu(self) -> int:
         return self.pu.analog_modules * self.pu.arrays_per_module

@@ -161,6 +161,7 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     model is the partition's; otherwise every model must match the partition's shape.
     """
     from hyflex_plugin.partition.schema import PartitionFile
+    from hyflex_plugin.workloads.einsums import check_seq_len
     from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
 
     part = None
@@ -170,7 +171,8 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
             info = part.model
             models = [ModelShape(name=info.name, n_layers=info.n_layers, hidden_size=info.hidden_size,
                                  num_heads=info.num_heads, num_kv_heads=info.num_kv_heads,
-                                 intermediate_size=info.intermediate_size)]
+                                 intermediate_size=info.intermediate_size,
+                                 gated_ffn=any(lp.matrix("ffn_gate") for lp in part.layers))]
     models = _check_list("--model", "model", models if models is not None else DEFAULT_MODELS)
     shapes = [load_model_shape(m) for m in models]  # clear error for an unknown model
     seen: dict[str, object] = {}
@@ -184,8 +186,8 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     if part is not None:
         for shape in shapes:
             part.check_model(str(partition) if not isinstance(partition, PartitionFile) else "--partition",
-                             shape.n_layers, shape.hidden_size, shape.intermediate_size)
-    seq_lens = sorted(_check_list("--seq-len", "seq_len", seq_lens, kind=int))
+                             shape)
+    seq_lens = sorted(check_seq_len(n) for n in _check_list("--seq-len", "seq_len", seq_lens, kind=int))
     slc_fractions = sorted(float(s) for s in _check_list("--slc-fraction", "slc_fraction",
                                                          slc_fractions, kind=float))
     designs = _check_list("--design", "design", designs, allowed=BASELINE_KEYS)

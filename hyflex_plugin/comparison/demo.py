@@ -23,6 +23,11 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
     from hyflex_plugin.comparison.compare import run_comparison
     from hyflex_plugin.comparison.report import claims_text, write_report
 
+    from hyflex_plugin.io import check_output_file, check_output_folder
+
+    check_output_folder(out, "--out", "out")  # both outputs before any work
+    if json_path:
+        check_output_file(json_path, "--json", "json")
     t0 = time.perf_counter()
     cmp = run_comparison(models=models, seq_lens=seq_lens, slc_fractions=slc_fractions,
                          designs=designs or BASELINE_KEYS, cache=cache, progress=progress,

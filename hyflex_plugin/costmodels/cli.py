@@ -78,9 +78,11 @@ def _breakdown(args) -> int:
 
 def _tables(args) -> int:
     from hyflex_plugin.costmodels import tables
-    from hyflex_plugin.io import atomic_write_text
+    from hyflex_plugin.io import atomic_write_text, check_output_file
 
     tech = _tech(args)
+    if args.out is not None:
+        check_output_file(args.out, "--out", "out")
     rows = _checked(tables.component_table, tech, args.tech_node)
     if args.out is None:
         if args.format is None:

@@ -49,10 +49,12 @@ def _evaluate(args) -> int:
     import sys
 
     from hyflex_plugin.evaluation.model import evaluate_model, format_result, resolve_seq_len
-    from hyflex_plugin.io import atomic_write_json
+    from hyflex_plugin.io import atomic_write_json, check_output_file
 
     if args.list:
         return _list()
+    if args.json and args.json != "-":
+        check_output_file(args.json, "--json", "json")
     seq_len, note = resolve_seq_len(args.model, args.seq_len)
     if note:  # the derived N is part of the output (stderr when stdout carries the JSON)
         print(note, file=sys.stderr if args.json == "-" else sys.stdout)

@@ -41,7 +41,7 @@ from hyflex_plugin.evaluation.timing import (
     replicated_parts,
 )
 from hyflex_plugin.partition.schema import PartitionFile
-from hyflex_plugin.workloads.einsums import layer_einsums
+from hyflex_plugin.workloads.einsums import check_seq_len, layer_einsums
 from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
 
 
@@ -157,12 +157,7 @@ def linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float |
     """(in, out, is_slc) parts of one matrix on the analog path."""
     if partition is not None:
         lp = partition.layer(layer)
-        mp = lp.matrix(name) if lp is not None else None
-        if mp is not None and tuple(mp.shape) != (n, k):
-            raise HyflexInputError(
-                source, f"layers[{layer}].matrices.{name}.shape",
-                f"expected (out_features, in_features) = ({n}, {k}) for this model, "
-                f"got {tuple(mp.shape)}")
+        mp = lp.matrix(name) if lp is not None else None  # shapes: PartitionFile.check_model
         if mp is not None and mp.decomposition == "svd":
             r, s = mp.rank, mp.n_slc_ranks
             return [p for p in [(k, s, True), (s, n, True), (k, r - s, False), (r - s, n, False)]
@@ -329,8 +324,7 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | 
     """
     shape = load_model_shape(model)
     seq_len, _ = resolve_seq_len(model, seq_len)
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
-        raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
+    check_seq_len(seq_len)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
         raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
     if slc_fraction is not None and (isinstance(slc_fraction, (bool, str))
@@ -343,7 +337,7 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | 
     part_source = ("partition" if isinstance(partition, PartitionFile) else str(partition))
     if partition is not None:
         part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(part_source, shape.n_layers, shape.hidden_size, shape.intermediate_size)
+        part.check_model(part_source, shape)
     if design.slc_fraction is not None:
         share = design.slc_fraction
     else:  # with a partition file, matrices it does not list use the file's slc_fraction

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from hyflex_plugin.basetypes import StrictModel
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.io import read_text, read_yaml
 
 V04 = Literal["0.4", 0.4]
 _FACTOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(<=|>=|=)(\d+)$")
@@ -381,7 +382,7 @@ def validate_file(path: str | Path) -> BaseModel:
     """Validate one v0.4 YAML file (picked by its top-level key)."""
     path = Path(path)
     try:
-        doc = load_yaml_text(path.read_text(encoding="utf-8"))
+        doc = load_yaml_text(read_text(path, "a Timeloop v0.4 YAML file"))
     except yaml.YAMLError as exc:
         raise HyflexInputError(str(path), None, f"not valid YAML: {exc}") from exc
     return validate_document(doc, str(path))
@@ -547,10 +548,7 @@ def validate_export(folder: str | Path) -> dict[str, int]:
             parsed[rel] = m
             kind = type(m).__name__
             counts[kind] = counts.get(kind, 0) + 1
-    try:
-        runs = yaml.safe_load(runs_file.read_text())
-    except yaml.YAMLError as exc:
-        raise HyflexInputError(str(runs_file), None, f"not valid YAML: {exc}") from exc
+    runs = read_yaml(runs_file)
     if not isinstance(runs, dict) or not isinstance(runs.get("runs"), list):
         raise HyflexInputError(str(runs_file), "runs", "expected a list of runs")
     for run in runs["runs"]:
@@ -568,7 +566,7 @@ def validate_export(folder: str | Path) -> dict[str, int]:
                    f"{folder}/{run['problem']}", mapping)
     from hyflex_plugin.export import checks
 
-    docs = {rel: load_yaml_text((folder / rel).read_text(encoding="utf-8"))
+    docs = {rel: load_yaml_text(read_text(folder / rel, "a Timeloop v0.4 YAML file"))
             for rel, m in parsed.items() if isinstance(m, ArchFile)}
     for rel, doc in docs.items():
         checks.check_expressions(doc, str(folder / rel))

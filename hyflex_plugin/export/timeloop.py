@@ -36,6 +36,7 @@ from hyflex_plugin.export.workload import (
     linear_problem,
 )
 from hyflex_plugin.io import atomic_directory
+from hyflex_plugin.workloads.einsums import check_seq_len
 from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
 
 
@@ -97,8 +98,9 @@ class ExportResult:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise HyflexInputError("--out", None, f"{out} exists and is not a folder")
+    from hyflex_plugin.io import check_output_folder
+
+    check_output_folder(out, "--out", "out")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise HyflexInputError("--out", None, f"{out} exists and is not empty: choose another "
                                "folder or pass --force to replace it")
@@ -109,8 +111,7 @@ def _inputs(model, seq_len, slc_fraction, partition, arch):
     from hyflex_plugin.partition import PartitionFile
 
     shape = load_model_shape(model)
-    if isinstance(seq_len, bool) or not isinstance(seq_len, int) or seq_len <= 0:
-        raise HyflexInputError("--seq-len", "seq_len", f"expected a positive integer, got {seq_len!r}")
+    check_seq_len(seq_len)
     if slc_fraction is not None:
         try:
             ok = 0.0 <= float(slc_fraction) <= 1.0
@@ -123,7 +124,7 @@ def _inputs(model, seq_len, slc_fraction, partition, arch):
     part = None
     if partition is not None:
         part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(str(partition), shape.n_layers, shape.hidden_size, shape.intermediate_size)
+        part.check_model(str(partition), shape)
     share = design.slc_fraction if design.slc_fraction is not None else slc_fraction
     if design.slc_fraction is not None:
         part = None

@@ -199,14 +199,17 @@ class PartitionFile(StrictModel):
     def layer(self, index: int) -> LayerPartition | None:
         return next((layer for layer in self.layers if layer.index == index), None)
 
-    def check_model(
-        self, source: str, n_layers: int, hidden_size: int, intermediate_size: int
-    ) -> None:
-        """Raise if this partition was made for a model of another shape."""
+    def check_model(self, source: str, shape) -> None:
+        """Raise unless this partition fits ``shape`` (a ModelShape) exactly.
+
+        Same dimensions, one entry per layer of the model, and in each layer exactly the model's
+        matrices (``ffn_gate`` only for a gated FFN) with their (out_features, in_features).
+        The error says what differs.
+        """
         for field, mine, theirs in (
-            ("model.n_layers", self.model.n_layers, n_layers),
-            ("model.hidden_size", self.model.hidden_size, hidden_size),
-            ("model.intermediate_size", self.model.intermediate_size, intermediate_size),
+            ("model.n_layers", self.model.n_layers, shape.n_layers),
+            ("model.hidden_size", self.model.hidden_size, shape.hidden_size),
+            ("model.intermediate_size", self.model.intermediate_size, shape.intermediate_size),
         ):
             if mine != theirs:
                 raise HyflexInputError(
@@ -214,3 +217,33 @@ class PartitionFile(StrictModel):
                     f"partition is for model '{self.model.name}' with {field.split('.')[1]} = "
                     f"{mine}, but the model being evaluated has {theirs}",
                 )
+        missing = sorted(set(range(shape.n_layers)) - {layer.index for layer in self.layers})
+        if missing:
+            shown = ", ".join(map(str, missing[:8])) + (", ..." if len(missing) > 8 else "")
+            raise HyflexInputError(source, "layers",
+                                   f"no entry for {len(missing)} of the {shape.n_layers} layers "
+                                   f"of model '{shape.name}' (index {shown}): expected one entry "
+                                   "per layer")
+        expected = {name: (n, k) for name, k, n in shape.linear_matrices()}
+        for layer in self.layers:
+            names = [m.name for m in layer.matrices]
+            where = f"layers[{layer.index}].matrices"
+            for name in names:
+                if name not in expected:
+                    why = " (its FFN is not gated)" if name == "ffn_gate" else ""
+                    raise HyflexInputError(source, f"{where}.{name}",
+                                           f"model '{shape.name}' has no matrix {name!r}{why}: "
+                                           f"expected exactly {list(expected)}")
+                if names.count(name) > 1:
+                    raise HyflexInputError(source, f"{where}.{name}", "listed twice: expected "
+                                           "each matrix once")
+            lacking = [name for name in expected if name not in names]
+            if lacking:
+                raise HyflexInputError(source, where, f"missing {lacking}: expected exactly "
+                                       f"{list(expected)} for model '{shape.name}'")
+            for m in layer.matrices:
+                if tuple(m.shape) != expected[m.name]:
+                    raise HyflexInputError(
+                        source, f"{where}.{m.name}.shape",
+                        f"expected (out_features, in_features) = {expected[m.name]} for this "
+                        f"model, got {tuple(m.shape)}")

@@ -42,13 +42,26 @@ class LayerEinsum:
         return n
 
 
+MAX_SEQ_LEN = 1_048_576
+"""Largest sequence length N accepted [tokens] (2^20): above the context window of every
+supported model family (Llama 3.2: 131072), and far beyond the N^2 attention this model is
+meant for; a larger N is a typo (``--seq-len 1e12``), not a workload."""
+
+
+def check_seq_len(value, option: str = "--seq-len") -> int:
+    """``value`` as a sequence length (1 .. MAX_SEQ_LEN), else an error naming ``option``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEQ_LEN:
+        raise HyflexInputError(option, "seq_len", f"expected an integer from 1 to {MAX_SEQ_LEN:,} "
+                               f"(2^20 tokens), got {value!r}")
+    return value
+
+
 def layer_einsums(shape: ModelShape, seq_len: int, batch: int = 1,
                   linear_path: Literal["analog", "digital"] = "analog") -> list[LayerEinsum]:
     """Every Einsum of one block of ``shape`` at sequence length ``seq_len``, in execution order."""
-    for field_name, v in (("seq_len", seq_len), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise HyflexInputError(f"--{field_name.replace('_', '-')}", field_name,
-                                   f"expected a positive integer, got {v!r}")
+    check_seq_len(seq_len)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+        raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
     tokens = seq_len * batch
     h, d = shape.num_heads, shape.head_dim
     lin = "Y[m,n] = X[m,k] * W[k,n]"

@@ -71,14 +71,13 @@ _ANY_KEYS = {
 
 def read_hf_config(path: str | Path) -> dict:
     """The JSON object in ``path``; errors name the file (missing, not UTF-8, not JSON)."""
+    from hyflex_plugin.io import read_text
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise HyflexInputError(str(path), None, "config.json not found")
     try:
-        cfg = json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise HyflexInputError(str(path), None, f"not a UTF-8 text file (byte {exc.start}): "
-                               "expected a Hugging Face config.json") from None
+        cfg = json.loads(read_text(path, "a Hugging Face config.json"))
     except json.JSONDecodeError as exc:
         raise HyflexInputError(str(path), None, f"not valid JSON: {exc}") from None
     if not isinstance(cfg, dict):
