@@ -60,12 +60,15 @@ def _einsum(result, name):
     return result.to_dict()["layers"][0]["einsums"][name]
 
 
-def test_asadi_as_published_fp32_vs_int8():
+def test_asadi_as_published_fp32_vs_int8(tmp_path):
     asadi = load_arch("asadi.yaml")
     assert (asadi.analog.input_bits, asadi.analog.weight_bits) == (32, 32)
     assert (asadi.digital.op_bits, asadi.digital.number_format) == (32, "fp")
-    int8 = evaluate_model(TINY, seq_len=16, arch="asadi-dagger.yaml", cache=False)
-    fp32 = evaluate_model(TINY, seq_len=16, arch="asadi.yaml", cache=False)
+    # one copy of each matrix (replication: none), so the ratios show the precision alone
+    int8 = evaluate_model(TINY, seq_len=16, cache=False,
+                          arch=_variant(tmp_path, "asadi-dagger.yaml", "int8", pu__replication="none"))
+    fp32 = evaluate_model(TINY, seq_len=16, cache=False,
+                          arch=_variant(tmp_path, "asadi.yaml", "fp32", pu__replication="none"))
     q8, q32 = _einsum(int8, "q"), _einsum(fp32, "q")
     # analog: 4x the bit-serial input cycles; energy: cells, ADC and shift-add x16 (4x cycles x
     # 4x weight slices), drivers and buffer x4
@@ -76,12 +79,17 @@ def test_asadi_as_published_fp32_vs_int8():
     assert qk32["latency_s"] / qk8["latency_s"] == pytest.approx(4457 / 919, rel=1e-3)
     assert qk32["energy_j"] / qk8["energy_j"] == pytest.approx(4457 / 919, rel=0.05)
     assert fp32.area_m2 == int8.area_m2  # same organisation, same arrays
+    shipped = evaluate_model(TINY, seq_len=16, arch="asadi.yaml", cache=False)
+    assert shipped.energy_j > evaluate_model(TINY, seq_len=16, arch="asadi-dagger.yaml",
+                                             cache=False).energy_j
 
 
 def test_16_bit_analog_and_fp16_digital(tmp_path):
-    base = evaluate_model(TINY, seq_len=16, arch="hyflexpim.yaml", cache=False)
+    base = evaluate_model(TINY, seq_len=16, cache=False,
+                          arch=_variant(tmp_path, "hyflexpim.yaml", "base", pu__replication="none"))
     wide = _variant(tmp_path, "hyflexpim.yaml", "wide", analog__input_bits=16,
-                    analog__weight_bits=16, digital__op_bits=16, digital__number_format="fp")
+                    analog__weight_bits=16, digital__op_bits=16, digital__number_format="fp",
+                    pu__replication="none")
     r = evaluate_model(TINY, seq_len=16, arch=wide, cache=False)
     assert _einsum(r, "ffn1")["latency_s"] / _einsum(base, "ffn1")["latency_s"] == \
         pytest.approx(2.0, rel=1e-6)
