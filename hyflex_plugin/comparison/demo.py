@@ -47,7 +47,9 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
 def run_demo(out: str = "results/demo") -> int:
     """Print the cost-model calibration against Table 2, then run and report the comparison."""
     from hyflex_plugin.costmodels.calibrate import calibrate_pu, format_calibration
+    from hyflex_plugin.io import check_output_folder
 
+    check_output_folder(out, "--out", "out")  # before the calibration and the runs
     print(format_calibration(calibrate_pu()))
     print()
     run_and_report(DEMO_MODELS, DEMO_SEQ_LENS, DEMO_SLC_FRACTIONS, out=out)

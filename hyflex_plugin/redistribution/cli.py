@@ -88,6 +88,10 @@ def cmd_accuracy(args) -> int:
     from hyflex_plugin.redistribution.experiment import accuracy
     from hyflex_plugin.redistribution.noise import MLC_SIGMA, sigma_from_bit_error_rate
 
+    if args.out:
+        from hyflex_plugin.io import check_output_file
+
+        check_output_file(args.out, "--out", "out")  # before any work
     shares = _floats(args.shares, "--shares")
     seeds = _ints(args.seeds, "--seeds")
     selectors = {"gradient-redistribution": [s for s in args.svd_selectors.split(",") if s],
@@ -114,6 +118,9 @@ def cmd_accuracy(args) -> int:
 def cmd_partition(args) -> int:
     from hyflex_plugin.redistribution.experiment import make_partition
 
+    from hyflex_plugin.io import check_output_file
+
+    check_output_file(args.out, "--out", "out")  # before any work
     option = getattr(args, "slc_fraction_option", None) or "--slc-fraction"
     pf = make_partition(args.run, slc_fraction=_one_fraction(args.slc_fraction, option),
                         selector=args.selector, out=args.out, importance=args.importance,
