@@ -96,3 +96,26 @@ def test_16_bit_analog_and_fp16_digital(tmp_path):
     assert 3.0 < _einsum(r, "ffn1")["energy_j"] / _einsum(base, "ffn1")["energy_j"] < 4.0
     assert _einsum(r, "sv")["latency_s"] / _einsum(base, "sv")["latency_s"] == \
         pytest.approx(1006 / 919, rel=1e-3)
+
+
+def test_sweep_fast_engine_follows_the_precisions(tmp_path):
+    """The sweep's closed form agrees with AccelForge within 1 % (both directions) for FP32
+    ASADI and a 16-bit/FP16 HyFlexPIM variant: slices, input cycles, FP step counts, buffer
+    widths."""
+    import json
+
+    from hyflex_plugin.sweep import evaluate_points
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 1,
+                               "num_attention_heads": 2, "intermediate_size": 128}))
+    wide = _variant(tmp_path, "hyflexpim.yaml", "wide", analog__input_bits=16,
+                    analog__weight_bits=16, digital__op_bits=16, digital__number_format="fp")
+    points = [{"design": d, "model": str(cfg), "seq_len": 16, "slc_fraction": 0.1, "axes": {}}
+              for d in (load_arch("asadi.yaml"), wide)]
+    fast = evaluate_points(points, "fast")
+    exact = evaluate_points(points, "accelforge", cache=False)
+    for f, e in zip(fast, exact):
+        assert f["error"] is None and e["error"] is None, (f["error"], e["error"])
+        for m in ("energy_j", "latency_s", "area_mm2"):
+            assert -0.01 <= (f[m] - e[m]) / e[m] <= 0.01, (m, f[m], e[m])

@@ -24,9 +24,9 @@ import numpy as np
 
 from hyflex_plugin.evaluation.engine import EinsumCost
 
-#: Bits of one value in the AccelForge templates (``arch_specs/accelforge/*.yaml``:
-#: ``bits_per_value: {All: 8}``); a buffer access moves ``buffer_width`` bits (design file).
-VALUE_BITS = 8
+#: A value has the operands' width in the AccelForge templates (``bits_per_value``:
+#: ``input_bits`` on the analog path, ``op_bits`` on the digital path); a buffer access moves
+#: ``buffer_width`` bits (design file).
 
 
 def _cost(obj, action: str) -> tuple[float, float]:
@@ -67,11 +67,12 @@ def _analog_components(bits_per_cell: int, rows: int, columns: int, adc_bits: in
 @lru_cache(maxsize=4096)
 def _digital_components(lanes: int, op_bits: int, clock_hz: float, buffer_bits: int,
                         buffer_width: int, tech_node: float,
-                        overrides: tuple = ()) -> dict[str, tuple[float, ...]]:
+                        overrides: tuple = (), number_format: str = "int"
+                        ) -> dict[str, tuple[float, ...]]:
     from hyflex_plugin.costmodels.models import HyflexBuffer, HyflexDigitalPIMArray
 
     arr = HyflexDigitalPIMArray(rows=lanes, op_bits=op_bits, clock_hz=clock_hz,
-                                tech_node=tech_node)
+                                tech_node=tech_node, number_format=number_format)
     buf = HyflexBuffer(size=buffer_bits, width=buffer_width, tech_node=tech_node)
     return {"MAC": _cost(arr, "compute"), "CellRead": _cost(arr, "read"),
             "CellWrite": _cost(arr, "write"), "BufferRead": _cost(buf, "read"),
@@ -114,7 +115,7 @@ def analog_batch(params: list[dict]) -> list[EinsumCost]:
     conv = m * n * arrays_k * ib * slices                 # ADC conversions (one per column, bit)
     cell = m * k * n * ib * slices                        # cell reads (one per cell, input bit)
     drive = m * k * arrays_n * ib                         # row drives (one per row, bit, array)
-    buf = m * (k + n) * VALUE_BITS / col["buffer_width"]  # buffer reads (= writes)
+    buf = m * (k + n) * ib / col["buffer_width"]          # buffer reads (= writes)
     energy = {
         "RowDriver": drive * e["RowDriver"],
         "Buffer": buf * (e["BufferRead"] + e["BufferWrite"]),
@@ -158,7 +159,9 @@ def digital_batch(params: list[dict]) -> list[EinsumCost]:
                                                           "total_arrays", "buffer_width")}
     table = [_digital_components(int(p["lanes"]), int(p["op_bits"]), float(p["clock_hz"]),
                                  int(p["buffer_bits"]), int(p["buffer_width"]),
-                                 float(p["tech_node"]), ok) for p in params]
+                                 float(p["tech_node"]), ok, p.get("number_format", "int"))
+             for p in params]
+    bits = np.array([p["op_bits"] for p in params])
     e = {c: np.array([t[c][0] for t in table]) for c in table[0]}
     thr = {c: np.array([t[c][1] for t in table]) for c in table[0]}
     h, m, j, k = col["H"], col["M"], col["J"], col["K"]
@@ -175,8 +178,8 @@ def digital_batch(params: list[dict]) -> list[EinsumCost]:
     cell_writes = macs + a_lane + h * j * k * _ceil_div(m, tile_m)
     # buffer: A is re-read for every wave of j; B and C once
     width = col["buffer_width"]
-    buf_reads = (h * m * k * waves_up + h * j * k + h * m * j) * VALUE_BITS / width
-    buf_writes = (h * m * k + h * j * k + h * m * j) * VALUE_BITS / width
+    buf_reads = (h * m * k * waves_up + h * j * k + h * m * j) * bits / width
+    buf_writes = (h * m * k + h * j * k + h * m * j) * bits / width
     energy = {"DigitalCells": cell_reads * e["CellRead"] + cell_writes * e["CellWrite"],
               "Buffer": buf_reads * e["BufferRead"] + buf_writes * e["BufferWrite"],
               "DigitalMAC": macs * e["MAC"]}
