@@ -22,7 +22,6 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
     from hyflex_plugin.comparison.baselines import BASELINE_KEYS
     from hyflex_plugin.comparison.compare import run_comparison
     from hyflex_plugin.comparison.report import claims_text, write_report
-
     from hyflex_plugin.io import check_output_file, check_output_folder
 
     check_output_folder(out, "--out", "out")  # both outputs before any work

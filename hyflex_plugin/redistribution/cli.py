@@ -116,9 +116,8 @@ def cmd_accuracy(args) -> int:
 
 
 def cmd_partition(args) -> int:
-    from hyflex_plugin.redistribution.experiment import make_partition
-
     from hyflex_plugin.io import check_output_file
+    from hyflex_plugin.redistribution.experiment import make_partition
 
     check_output_file(args.out, "--out", "out")  # before any work
     option = getattr(args, "slc_fraction_option", None) or "--slc-fraction"
