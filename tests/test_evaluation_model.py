@@ -239,8 +239,9 @@ def test_partition_for_another_model_or_shape_is_refused(design, tmp_path):
 def test_bad_inputs_are_named():
     with pytest.raises(HyflexInputError, match="unknown model 'bert-huge'"):
         evaluate_model("bert-huge")
-    for n in (0, -3):
-        with pytest.raises(HyflexInputError, match="--seq-len, field 'seq_len': expected a positive"):
+    for n in (0, -3, 2**20 + 1):
+        with pytest.raises(HyflexInputError,
+                           match="--seq-len, field 'seq_len': expected an integer from 1 to 1,048,576"):
             evaluate_model(SMALL, seq_len=n)
     for f in (1.2, -0.1):
         with pytest.raises(HyflexInputError, match="--slc-fraction.*between 0 and 1"):
