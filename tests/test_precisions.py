@@ -47,7 +47,8 @@ def _variant(tmp_path, base: str, name: str, **changes) -> HyflexDesign:
 def test_design_file_checks_precisions(tmp_path):
     with pytest.raises(HyflexInputError) as e:
         _variant(tmp_path, "hyflexpim.yaml", "bad", digital__op_bits=32)
-    assert "digital" in str(e.value) and "op_bits 32 is not a int width" in str(e.value)
+    assert "field 'digital.op_bits'" in str(e.value)
+    assert "32 bits is not a width of number_format 'int'" in str(e.value)
     with pytest.raises(HyflexInputError) as e:
         _variant(tmp_path, "hyflexpim.yaml", "bad", digital__op_bits=8, digital__number_format="fp")
     assert "expected one of [16, 32]" in str(e.value)

@@ -156,9 +156,11 @@ class DigitalParams(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> "DigitalParams":
         if self.op_bits not in DIGITAL_FORMATS[self.number_format]:
-            raise ValueError(f"op_bits {self.op_bits} is not a {self.number_format} width: expected "
-                             f"one of {list(DIGITAL_FORMATS[self.number_format])} with number_format "
-                             f"{self.number_format!r}")
+            raise HyflexInputError(None, "op_bits",
+                                   f"{self.op_bits} bits is not a width of number_format "
+                                   f"{self.number_format!r}: expected one of "
+                                   f"{list(DIGITAL_FORMATS[self.number_format])} (int: "
+                                   f"{list(DIGITAL_FORMATS['int'])}, fp: {list(DIGITAL_FORMATS['fp'])})")
         return self
 
 
