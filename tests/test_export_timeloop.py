@@ -311,7 +311,7 @@ def test_refuses_non_empty_out_unless_force(export, tiny_cfg, tmp_path):
     ({"slc_fraction": 1.5}, "between 0 and 1"),
     ({"slc_fraction": -0.1}, "between 0 and 1"),
     ({"slc_fraction": None}, "--partition"),
-    ({"seq_len": 0}, "positive integer"),
+    ({"seq_len": 0}, "integer from 1 to 1,048,576"),
 ])
 def test_bad_inputs_are_clear_errors(tmp_path, tiny_cfg, kwargs, match):
     args = {"model": str(tiny_cfg), "seq_len": SEQ, "out": tmp_path / "o", "reference": False, **kwargs}

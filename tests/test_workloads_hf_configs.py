@@ -86,7 +86,7 @@ def test_errors_name_the_files_own_key(tmp_path):
         load_model_shape(f)
     assert e.value.field == "num_key_value_heads"
     f.write_bytes(b'{"model_type": "bert", "hidden_size": 768, "x": "\xff"}')
-    with pytest.raises(HyflexInputError, match="not a UTF-8"):
+    with pytest.raises(HyflexInputError, match="not UTF-8 text"):
         load_model_shape(f)
 
 

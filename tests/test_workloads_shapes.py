@@ -99,5 +99,5 @@ def test_bad_model_inputs_are_named(tmp_path):
     cfg.write_text("{not json")
     with pytest.raises(HyflexInputError, match="not valid JSON"):
         load_model_shape(cfg)
-    with pytest.raises(HyflexInputError, match="seq_len.*positive integer"):
+    with pytest.raises(HyflexInputError, match="seq_len.*integer from 1 to 1,048,576"):
         layer_einsums(SMALL, 0)
