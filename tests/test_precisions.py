@@ -120,3 +120,27 @@ def test_sweep_fast_engine_follows_the_precisions(tmp_path):
         assert f["error"] is None and e["error"] is None, (f["error"], e["error"])
         for m in ("energy_j", "latency_s", "area_mm2"):
             assert -0.01 <= (f[m] - e[m]) / e[m] <= 0.01, (m, f[m], e[m])
+
+
+def test_fp32_design_exports_to_timeloop(tmp_path):
+    """ASADI as published exports a valid classic Timeloop/Accelergy folder; its digital MAC is
+    priced with the FP32 step count."""
+    import json
+
+    from hyflex_plugin.export.schema import validate_export
+    from hyflex_plugin.export.timeloop import export_timeloop
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 1,
+                               "num_attention_heads": 2, "intermediate_size": 128}))
+    out = tmp_path / "exp"
+    export_timeloop(model=str(cfg), seq_len=16, arch="asadi.yaml", out=out)
+    validate_export(out)
+    prims = json.loads((out / "accelergy/plugin/hyflex_primitives.json").read_text())
+    mac = next(v for v in prims.values() if v["attributes"].get("number_format") == "fp"
+               and "compute" in v["energy_j"])
+    int8 = HyflexDigitalPIMArray(op_bits=8)
+    fp32 = HyflexDigitalPIMArray(op_bits=32, number_format="fp")
+    assert mac["energy_j"]["compute"] == pytest.approx(fp32.compute().energy / 4457, rel=1e-6)
+    assert fp32.compute().energy / int8.compute().energy == pytest.approx(4457 / 919, rel=1e-9)
+    assert 'number_format: "fp"' in (out / "arch" / "digital.arch.yaml").read_text()

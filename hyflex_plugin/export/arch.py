@@ -36,10 +36,16 @@ ATTN_SPACES = ("A", "B", "C")
 INF_DEPTH = 2**31 - 1
 
 
+def _quoted(attributes: dict) -> dict:
+    """Text attributes quoted (timeloopfe evaluates an unquoted string as an expression)."""
+    return {k: Quoted(v) if isinstance(v, str) and not isinstance(v, Quoted) else v
+            for k, v in attributes.items()}
+
+
 def _storage(name: str, prim: acc.Primitive, keep: list[str], bypass: list[str],
              energy_scale: float | None = None, depth="INF", width: int = 8,
              datawidth: int = 8, no_reuse: list[str] | None = None) -> Tagged:
-    attrs = {**prim.attributes, "depth": depth, "width": width, "datawidth": datawidth}
+    attrs = {**_quoted(prim.attributes), "depth": depth, "width": width, "datawidth": datawidth}
     constraints: dict = {"dataspace": {"keep": keep, "bypass": bypass}}
     if no_reuse:
         constraints["temporal"] = {"no_reuse": no_reuse}
@@ -142,6 +148,6 @@ def digital_arch(design: HyflexDesign, total_arrays: int) -> tuple[dict, list[ac
         # (the steps' energy is the MAC's), they only take time
         _storage("nor_steps", p["nor_steps"], list(ATTN_SPACES), []),
         Tagged("!Component", name="digital_mac", **{"class": "compute"},
-               subclass=p["mac"].subclass, attributes={**p["mac"].attributes, "width": 8}),
+               subclass=p["mac"].subclass, attributes={**_quoted(p["mac"].attributes), "width": 8}),
     ]
     return _document(nodes, 1.0 / d.clock), prims

@@ -49,15 +49,19 @@ class _HyflexPrimitive(Estimator):
     percent_accuracy_0_to_100 = 80
 
     def __init__(self, bits_per_cell=None, rows=None, columns=None, resolution=None,
-                 max_resolution=None, throughput=None, width=None, size=None, op_bits=None):
+                 max_resolution=None, throughput=None, width=None, size=None, op_bits=None,
+                 number_format=None):
         super().__init__()
         given = {"bits_per_cell": bits_per_cell, "rows": rows, "columns": columns,
                  "resolution": resolution, "max_resolution": max_resolution,
-                 "throughput": throughput, "width": width, "size": size, "op_bits": op_bits}
+                 "throughput": throughput, "width": width, "size": size, "op_bits": op_bits,
+                 "number_format": number_format}
         entry = PRIMITIVES[self.name]
         for key, expected in entry["attributes"].items():
             value = given.get(key)
-            if value is not None and float(value) != float(expected):
+            differs = (str(value) != str(expected) if isinstance(expected, str)
+                       else value is not None and float(value) != float(expected))
+            if value is not None and differs:
                 raise ValueError(f"{self.name}: attribute {key}={value!r}, hyflex's table has "
                                  f"{expected!r}")
         self.energy_j = entry["energy_j"]
