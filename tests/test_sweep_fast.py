@@ -55,3 +55,28 @@ def test_fast_engine_within_one_percent_of_exact():
         # the breakdown agrees too, not only the totals
         for k in (k for k in e if k.startswith("energy_by_category_j.")):
             assert f[k] == pytest.approx(e[k], rel=0.01)
+
+
+@pytest.mark.parametrize(("kind", "shape"), [
+    ("analog", (768, 768, True)), ("analog", (100, 300, False)), ("analog", (50, 30, True)),
+    ("digital", (2, 16, 16, 32)), ("digital", (3, 40, 1500, 16)),
+])
+def test_closed_form_per_einsum_matches_accelforge(kind, shape):
+    """Per Einsum, not only whole-model totals: energy per component and latency (the
+    whole-model latency of linear parts comes from timing.py, so drift here would hide)."""
+    from hyflex_plugin.architecture.design import load_arch
+    from hyflex_plugin.evaluation.engine import attention_params, evaluate_einsum, linear_params
+    from hyflex_plugin.sweep.fast import BATCH
+
+    d = load_arch()
+    d.pu.digital_arrays_per_module = 4  # few arrays: query rows padded over them
+    params = (linear_params(d, *shape, 1) if kind == "analog"
+              else attention_params(d, *shape, pus=1))
+    exact = evaluate_einsum(d, kind, params, cache=False)
+    fast = BATCH[kind]([params])[0]
+    assert fast.latency_s == pytest.approx(exact.latency_s, rel=1e-6)
+    assert fast.macs == exact.macs
+    for comp, e in exact.energy_by_component_j.items():
+        # the digital operand cells under padding are within 1 % (docs/sweep.md)
+        tol = 0.01 if comp == "DigitalCells" else 1e-6
+        assert fast.energy_by_component_j.get(comp, 0.0) == pytest.approx(e, rel=tol, abs=1e-30)

@@ -124,9 +124,9 @@ def analog_batch(params: list[dict]) -> list[EinsumCost]:
         "Cell": cell * e["Cell"],
     }
     energy["ModeSwitch"] = np.where(mode, conv * e["ModeSwitch"], 0.0)
-    # latency: actions of one instance (a full tile of the mapping: every array has `rows` x
-    # `wpr` weights, also a partly used one) / its throughput; all arrays work in parallel
-    conv_one = m * wpr * slices * ib                      # conversions of one array's ADC
+    # latency: actions of one instance (a tile of the mapping: `rows` inputs x the outputs
+    # spread evenly over the arrays, ceil(N / arrays_n)) / its throughput; all arrays at once
+    conv_one = m * _ceil_div(n, arrays_n) * slices * ib   # conversions of one array's ADC
     lat = np.max([
         conv_one / thr["ADC"], conv_one / thr["ShiftAdd"],
         m * ib * slices / (thr["Cell"] * slices),          # one cell; throughput_scale = slices
