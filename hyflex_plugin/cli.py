@@ -49,17 +49,22 @@ _interrupted = False
 
 
 def _on_sigint(signum, frame):
-    """Ctrl-C while working: remember it (a KeyboardInterrupt raised inside a ``__del__`` or a
-    thread's clean-up, e.g. tqdm's, is printed as "Exception ignored" and swallowed), then
-    interrupt as Python's default handler does."""
+    """Remember a Ctrl-C while working, then interrupt as Python's default handler does.
+
+    A KeyboardInterrupt raised inside a ``__del__`` or a thread's clean-up (e.g. tqdm's) is
+    printed as "Exception ignored" and swallowed; the flag still makes the exit status 130.
+    """
     global _interrupted
     _interrupted = True
     raise KeyboardInterrupt
 
 
 def _on_sigint_at_exit(signum, frame):
-    """Ctrl-C after the command finished (interpreter shutdown, tqdm's monitor thread joining):
-    results are already written atomically, so stop at once with the interrupted status."""
+    """Stop at once with status 130 on a Ctrl-C after the command finished.
+
+    During interpreter shutdown (tqdm's monitor thread joining, atexit handlers) the results are
+    already written atomically, so nothing is lost by ending the process here.
+    """
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()

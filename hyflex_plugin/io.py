@@ -29,7 +29,7 @@ _DIR_MODE = 0o777 & ~_UMASK
 
 
 def _check_parents(path: Path, option: str, field: str | None) -> None:
-    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    """Raise unless the nearest existing ancestor of ``path`` is a writable folder."""
     for parent in path.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
@@ -119,7 +119,7 @@ def atomic_directory(target: str | os.PathLike, force: bool = False) -> Iterator
 
 
 def read_text(path: str | os.PathLike, expected: str = "a text file") -> str:
-    """The UTF-8 text of ``path``; a missing or non-UTF-8 file is an error naming it."""
+    """Return the UTF-8 text of ``path``; a missing or non-UTF-8 file is an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise HyflexInputError(str(path), None, "file not found" if not path.exists()

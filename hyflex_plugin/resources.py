@@ -16,7 +16,7 @@ SHIPPED_FOLDERS = ("arch_specs", "mappings")
 
 
 def shipped_dir(name: str) -> Path:
-    """The folder of the shipped ``name`` ('arch_specs' or 'mappings') as a file-system path."""
+    """Return the folder of the shipped ``name`` ('arch_specs' or 'mappings') as a path."""
     if name not in SHIPPED_FOLDERS:
         raise ValueError(f"expected one of {SHIPPED_FOLDERS}, got {name!r}")
     packaged = resources.files("hyflex_plugin").joinpath(name)

@@ -70,7 +70,7 @@ _ANY_KEYS = {
 
 
 def read_hf_config(path: str | Path) -> dict:
-    """The JSON object in ``path``; errors name the file (missing, not UTF-8, not JSON)."""
+    """Return the JSON object in ``path``; errors name the file (missing, not UTF-8, not JSON)."""
     from hyflex_plugin.io import read_text
 
     path = Path(path)
@@ -184,7 +184,7 @@ def _vit_tokens(path: Path, cfg: dict) -> tuple[int, str]:
 
 
 def default_seq_len(model) -> tuple[int, str] | None:
-    """The token count a model's own config fixes (ViT: patches + class token), with a note.
+    """Return the token count a model's own config fixes (ViT: patches + class token) and a note.
 
     ``None`` when the model leaves N to the user (text models, presets, ModelShape objects).
     """
