@@ -28,6 +28,12 @@ _FILE_MODE = 0o666 & ~_UMASK
 _DIR_MODE = 0o777 & ~_UMASK
 
 
+def cache_dir() -> Path:
+    """hyflex's cache folder: ``$HYFLEX_CACHE_DIR`` or ``~/.cache/hyflex``."""
+    d = os.environ.get("HYFLEX_CACHE_DIR")
+    return Path(d) if d else Path.home() / ".cache" / "hyflex"
+
+
 def _check_parents(path: Path, option: str, field: str | None) -> None:
     """Raise unless the nearest existing ancestor of ``path`` is a writable folder."""
     for parent in path.absolute().parents:

@@ -13,14 +13,13 @@ import contextlib
 import hashlib
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hyflex_plugin import __version__
 from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.architecture.spec import accelforge_spec
-from hyflex_plugin.io import atomic_write_json
+from hyflex_plugin.io import atomic_write_json, cache_dir
 from hyflex_plugin.workloads.einsums import count_arrays
 
 _COSTMODEL_DIR = Path(__file__).resolve().parents[1] / "costmodels"
@@ -43,11 +42,6 @@ class EinsumCost:
         return EinsumCost({k: v * factor for k, v in self.energy_by_component_j.items()},
                           self.latency_s * factor, int(round(self.macs * factor)),
                           {k: v * factor for k, v in self.actions.items()})
-
-
-def cache_dir() -> Path:
-    d = os.environ.get("HYFLEX_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "hyflex"
 
 
 _SOURCE_HASH: str | None = None

@@ -134,6 +134,20 @@ def cmd_partition(args) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from hyflex_plugin.redistribution.study import study
+
+    res = study(args.runs, args.out, methods=[m for m in args.methods.split(",") if m],
+                fractions=_floats(args.fractions, "--fractions"), sigmas=_floats(args.sigmas, "--sigmas"),
+                seeds=_ints(args.seeds, "--seeds"), workers=args.workers, scheduler=args.scheduler)
+    print(f"{'method':<26} {'SLC %':>5} {'sigma':>6} {'loss (pts)':>11} {'95 % CI':>15}")
+    for r in res["summary"]:
+        print(f"{r['method']:<26} {r['slc_fraction'] * 100:5.0f} {r['sigma']:6.3f} {r['loss'] * 100:11.2f} "
+              f"[{r['loss_ci_low'] * 100:5.2f}, {r['loss_ci_high'] * 100:5.2f}]")
+    print(f"wrote {args.out}: concentration.csv/.png, summary.csv, paired.csv, noise_regime.png, study.json")
+    return 0
+
+
 def register(subparsers) -> None:
     """Add this stage's sub-commands to the `hyflex` parser."""
     p = subparsers.add_parser(
@@ -175,6 +189,28 @@ def register(subparsers) -> None:
     a.add_argument("--noise-model", default="paper", choices=["paper", "aihwkit"])
     a.add_argument("--out", default=None, help="CSV file to write")
     a.set_defaults(func=cmd_accuracy)
+
+    from hyflex_plugin.redistribution.study import (
+        DEFAULT_FRACTIONS,
+        DEFAULT_SIGMAS,
+        STUDY_METHODS,
+    )
+
+    st = subparsers.add_parser(
+        "study", help="issue-13 accuracy study: concentration, equal-budget baseline, noise regime, CIs",
+        description="Runs the study over one or more finished run folders (one per fine-tuning seed); "
+                    "resumes from study_rows.jsonl in the first.")
+    st.add_argument("runs", nargs="+", help="run folders written by `hyflex redistribute` (one per seed)")
+    st.add_argument("--out", required=True, help="folder for the CSV/PNG/JSON results")
+    st.add_argument("--methods", default=",".join(STUDY_METHODS), help="default: %(default)s")
+    st.add_argument("--fractions", default=",".join(f"{f:g}" for f in DEFAULT_FRACTIONS),
+                    help="SLC fractions (default: %(default)s)")
+    st.add_argument("--sigmas", default=",".join(f"{s:g}" for s in DEFAULT_SIGMAS),
+                    help="MLC slice sigmas (default: %(default)s)")
+    st.add_argument("--seeds", default="0,1,2,3,4", help="noise seeds (default: %(default)s)")
+    st.add_argument("--workers", type=int, default=None, help="in-process workers (default: 2 or the cores)")
+    st.add_argument("--scheduler", default=None, help="Dask scheduler address: evaluate on that cluster")
+    st.set_defaults(func=cmd_study)
 
     q = subparsers.add_parser("partition", help="write the partition file (SLC rank components)",
                               description="Partition file for `hyflex evaluate --partition`.")

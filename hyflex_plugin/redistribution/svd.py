@@ -5,7 +5,7 @@ Every linear layer inside the transformer blocks is replaced by :class:`SVDLinea
 paper's "hard threshold" r = floor(M*N / (M+N)), which keeps the parameter count and MACs of the
 dense layer (HyFlexPIM, ISCA 2025, Sec. 4; facts sheet section 4).
 
-Supported families (module names of Hugging Face transformers): BERT/RoBERTa/MiniLM, ViT,
+Supported families (module names of Hugging Face transformers): BERT/RoBERTa/MiniLM, MPNet, ViT,
 GPT-2 (``Conv1D`` weights are stored (in, out); the fused ``c_attn`` is split into q, k, v) and
 Llama (grouped-query k/v have a smaller out dimension and get their own rank).
 """
@@ -32,6 +32,10 @@ _SUFFIX_TO_MATRIX: list[tuple[str, str]] = [
     ("attention.k_proj", "k"),
     ("attention.v_proj", "v"),
     ("attention.o_proj", "attn_out"),
+    ("attention.attn.q", "q"),  # MPNet
+    ("attention.attn.k", "k"),
+    ("attention.attn.v", "v"),
+    ("attention.attn.o", "attn_out"),
     ("mlp.fc1", "ffn1"),
     ("mlp.fc2", "ffn2"),
     ("attention.output.dense", "attn_out"),

@@ -1,0 +1,134 @@
+"""Gradient concentration: what share of the total gradient the top 5, 10, 20 % of weights hold.
+
+The paper's abstract claims that after gradient redistribution "only 5-10% of the weights have
+dominantly large gradients". Two states are measured, per matrix kind and overall:
+
+* dense (before): every weight is one unit with value |dL/dW| (accumulated over the calibration
+  set, ``dense_grads.pt``);
+* redistributed (after): every rank component i of an SVD matrix (M x N) is one unit that stores
+  M + N weights (column i of U and row i of sigma V^T) and has value |dL/dsigma_i|
+  (``importance.pt``). Its gradient is spread evenly over its M + N weights.
+
+Units are sorted by gradient per weight, largest first; the Lorenz curve is the cumulative share
+of the gradient against the cumulative share of weights, and the top-p share is that curve at p
+(linear inside a unit, so a unit that straddles p counts in part).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+TOP_FRACTIONS = (0.05, 0.10, 0.20)
+KINDS = ("q", "k", "v", "attn_out", "ffn1", "ffn2")
+
+
+def lorenz(values: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y): cumulative weight share and gradient share, from (0, 0), largest density first."""
+    v = values.detach().flatten().double()
+    w = torch.ones_like(v) if weights is None else weights.detach().flatten().double()
+    order = torch.argsort(v / w, descending=True, stable=True)
+    x = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(w[order], 0)])
+    y = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(v[order], 0)])
+    return x / x[-1], y / y[-1] if float(y[-1]) > 0 else y
+
+
+def top_share(values: torch.Tensor, weights: torch.Tensor | None, fraction: float) -> float:
+    """Share of the total held by the top ``fraction`` of weights (Lorenz curve at ``fraction``)."""
+    x, y = lorenz(values, weights)
+    k = int(torch.searchsorted(x, torch.tensor(fraction, dtype=torch.float64)).item())
+    k = min(max(k, 1), len(x) - 1)
+    x0, x1, y0, y1 = float(x[k - 1]), float(x[k]), float(y[k - 1]), float(y[k])
+    return y0 + (y1 - y0) * (fraction - x0) / (x1 - x0) if x1 > x0 else y1
+
+
+def _kind_of(path: str) -> str | None:
+    from hyflex_plugin.redistribution.svd import _LAYER_RE, _SUFFIX_TO_MATRIX
+
+    m = _LAYER_RE.search(path)
+    if not m:
+        return None
+    rest = m.group(2)
+    if ".parts." in rest:
+        return ("q", "k", "v")[int(rest.rsplit(".", 1)[-1])]
+    return next((n for s, n in _SUFFIX_TO_MATRIX if rest == s), None)
+
+
+def units(dense_grads: dict[str, torch.Tensor], importance: dict[str, torch.Tensor],
+          shapes: dict[str, tuple[int, int]]) -> dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]]:
+    """{state: {kind: (values, weights)}} with state 'dense' and 'redistributed', kind as in
+    :data:`KINDS` plus 'all'. ``shapes`` gives (M, N) of each SVD matrix path."""
+    out: dict[str, dict[str, list]] = {"dense": {}, "redistributed": {}}
+    for path, g in dense_grads.items():
+        kind = _kind_of(path)
+        if kind is not None:
+            out["dense"].setdefault(kind, []).append((g.flatten(), torch.ones(g.numel())))
+    for path, g in importance.items():
+        kind = _kind_of(path)
+        if kind is not None:
+            m, n = shapes[path]
+            out["redistributed"].setdefault(kind, []).append((g.flatten(), torch.full((g.numel(),), float(m + n))))
+    res: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
+    for state, by_kind in out.items():
+        res[state] = {}
+        for kind, parts in by_kind.items():
+            res[state][kind] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+        allp = [p for parts in by_kind.values() for p in parts]
+        res[state]["all"] = (torch.cat([p[0] for p in allp]), torch.cat([p[1] for p in allp]))
+    return res
+
+
+def concentration_rows(u: dict, fractions=TOP_FRACTIONS) -> list[dict]:
+    """One row per (state, kind): the top-p shares and the number of weights."""
+    rows = []
+    for state, by_kind in u.items():
+        for kind in [*KINDS, "all"]:
+            if kind not in by_kind:
+                continue
+            v, w = by_kind[kind]
+            row = {"state": state, "kind": kind, "n_units": int(v.numel()), "n_weights": int(w.sum())}
+            for f in fractions:
+                row[f"top{round(f * 100)}_share"] = round(top_share(v, w, f), 6)
+            rows.append(row)
+    return rows
+
+
+def plot_lorenz(u: dict, path: str | Path, title: str = "") -> Path:
+    """Lorenz curves (dense vs redistributed) per matrix kind and overall, as a PNG."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hyflex_plugin.io import atomic_write_bytes
+
+    kinds = [k for k in [*KINDS, "all"] if any(k in by for by in u.values())]
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6.4), sharex=True, sharey=True)
+    for ax, kind in zip(axes.flat, kinds):
+        for state, style in (("dense", "-"), ("redistributed", "--")):
+            if kind in u.get(state, {}):
+                x, y = lorenz(*u[state][kind])
+                step = max(1, len(x) // 2000)
+                ax.plot(x[::step].numpy(), y[::step].numpy(), style, label=state)
+        ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
+        for f in (0.05, 0.10):
+            ax.axvline(f, color="grey", lw=0.5)
+        ax.set_title(kind)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(kinds):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.supxlabel("fraction of weights (largest gradient per weight first)")
+    fig.supylabel("cumulative share of |gradient|")
+    fig.suptitle(title or "gradient concentration")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+__all__ = ["KINDS", "TOP_FRACTIONS", "concentration_rows", "lorenz", "plot_lorenz", "top_share", "units"]

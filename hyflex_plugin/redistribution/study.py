@@ -1,0 +1,413 @@
+"""The accuracy study of issue 13: concentration, a fair baseline, the noise regime, statistics.
+
+:func:`study` takes one finished run folder per fine-tuning seed and
+
+1. trains the **equal-budget baseline** in each (dense model fine-tuned for ``epochs +
+   svd_epochs`` epochs, the same batches as the SVD fine-tune: ``dense_equal.pt``);
+2. measures **gradient concentration** (:mod:`.concentration`) before and after redistribution;
+3. evaluates every (method, SLC fraction, sigma, noise seed, fine-tuning seed) point with
+   per-sentence correctness, in parallel (threads in this process by default, a Dask cluster
+   when ``scheduler`` is given), resuming from ``study_rows.jsonl`` in the first run folder;
+4. summarises: accuracy and accuracy loss against each model's own noise-free INT8 reference,
+   with 95 % intervals, and paired differences between methods on the same sentences and
+   noise seeds (:mod:`.stats`).
+
+Methods (model weights, selector, where SLC protects, where noise is applied):
+``redistribution`` (SVD, |dL/dsigma|, U and sigma V^T, each factor), the variants
+``redistribution-u-only``, ``redistribution-svt-only`` and ``redistribution-product`` (noise on
+the product U sigma V^T), ``brute-force`` (dense model after ``epochs`` epochs, top |dL/dW|) and
+``brute-force-equal`` (the equal-budget dense model, top |dL/dW|).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.io import atomic_write_json
+from hyflex_plugin.redistribution.ber import (
+    bit_error_rate_from_sigma,
+    sigma_from_bit_error_rate,
+)
+from hyflex_plugin.redistribution.runfolder import (
+    STEP,
+    STUDY_ROWS_FILE,
+    RowCache,
+    check_run_arguments,
+    load_run,
+    record_step,
+    step_done,
+    write_csv,
+)
+
+#: method -> (model weights, selector, protect, noise_on)
+STUDY_METHODS = {
+    "redistribution": ("svd", "gradient", "both", "factors"),
+    "redistribution-u-only": ("svd", "gradient", "u", "factors"),
+    "redistribution-svt-only": ("svd", "gradient", "svt", "factors"),
+    "redistribution-product": ("svd", "gradient", "both", "product"),
+    "brute-force": ("dense", "gradient", "both", "factors"),
+    "brute-force-equal": ("dense_equal", "gradient", "both", "factors"),
+}
+#: The paper's "about 4 % BER" operating point, as a sigma through our BER derivation.
+PAPER_BER = 0.04
+DEFAULT_SIGMAS = (0.01, 0.025, 0.05, round(sigma_from_bit_error_rate(PAPER_BER), 4), 0.1, 0.15, 0.2)
+DEFAULT_FRACTIONS = (0.0, 0.05, 0.10, 0.20)
+#: pairs compared with paired tests: (A, B) -> A - B
+COMPARISONS = (("redistribution", "brute-force-equal"), ("redistribution", "brute-force"),
+               ("brute-force", "brute-force-equal"))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One evaluation: a method (or an INT8/float reference) at one setting on one run."""
+
+    run: str
+    method: str
+    slc_fraction: float
+    sigma: float
+    seed: int
+
+    def canonical(self) -> Point:
+        """The point that is provably the same evaluation (share 0: protection is irrelevant)."""
+        if self.slc_fraction == 0.0 and self.method in ("redistribution-u-only", "redistribution-svt-only"):
+            return Point(self.run, "redistribution", 0.0, self.sigma, self.seed)
+        return self
+
+    def key(self) -> tuple:
+        """Cache key."""
+        return (self.run, self.method, round(self.slc_fraction, 6), round(self.sigma, 6), self.seed)
+
+
+def _row_key(r: dict) -> tuple:
+    return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"])
+
+
+# ---------------------------------------------------------------- equal-budget baseline
+
+
+def _run_args(cfg: dict) -> dict:
+    keys = ("dataset", "test_file", "n_train", "n_test", "n_calib", "seq_len", "epochs",
+            "svd_epochs", "batch_size", "lr", "seed", "rank_rule")
+    return {"model": cfg["model"]["source"], **{k: cfg[k] for k in keys}}
+
+
+def equal_budget_baseline(run: str | Path, ckpt_every: int = 20) -> Path:
+    """Fine-tune the dense model for ``svd_epochs`` more epochs (``dense_equal.pt``): the same
+    total budget as dense + SVD fine-tuning, the same batches and schedule as the SVD stage."""
+    from hyflex_plugin.redistribution.experiment import _prepare
+    from hyflex_plugin.redistribution.training import (
+        dense_weight_gradients,
+        fine_tune,
+        load_torch,
+        save_torch,
+    )
+
+    run, cfg = load_run(run)
+    st = STEP["dense_equal"]
+    args = _run_args(cfg)
+    check_run_arguments(run, args, steps=(st,))
+    if step_done(run, st):
+        return run
+    p = _prepare(args, args["n_calib"])
+    p.clf.load_state_dict(load_torch(run / "dense.pt"))
+    record_step(run, st, args)
+    ckpt = run / "checkpoints" / st.checkpoint
+    ckpt.parent.mkdir(exist_ok=True)
+    fine_tune(p.clf, p.train, args["svd_epochs"], args["batch_size"], args["lr"], seed=args["seed"] + 1,
+              ckpt_every=ckpt_every, checkpoint=ckpt, desc="equal-budget dense fine-tune")
+    save_torch(dense_weight_gradients(p.clf, p.calib, args["batch_size"]), run / "dense_equal_grads.pt")
+    save_torch(p.clf.state_dict(), run / "dense_equal.pt")
+    ckpt.unlink(missing_ok=True)
+    return run
+
+
+# ---------------------------------------------------------------- concentration
+
+
+def run_concentration(run: str | Path) -> tuple[list[dict], dict]:
+    """Concentration rows and Lorenz units of one finished run."""
+    from hyflex_plugin.redistribution.concentration import concentration_rows, units
+    from hyflex_plugin.redistribution.experiment import RunEvaluator
+    from hyflex_plugin.redistribution.svd import decomposed_matrices
+
+    run, cfg = load_run(run)
+    ev = RunEvaluator(run, cfg)
+    shapes = {d.path: (d.module.out_features, d.module.in_features)
+              for d in decomposed_matrices(ev.model("svd"))}
+    u = units(ev.dense_gradients("dense"), ev.importance_scores(), shapes)
+    return concentration_rows(u), u
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _evaluate_point(ev, p: Point) -> list[int]:
+    from hyflex_plugin.redistribution.noise import PaperSliceNoise
+
+    if p.method.startswith(("int8-", "float-")):
+        kind, variant = p.method.split("-", 1)
+        if kind == "float":
+            from hyflex_plugin.redistribution.model import predictions
+
+            return predictions(ev.model(variant), ev.test_set())
+        return ev.noisy_predictions(variant, 0.0, "magnitude", PaperSliceNoise(0.0), 0)
+    variant, selector, protect, noise_on = STUDY_METHODS[p.method]
+    return ev.noisy_predictions(variant, p.slc_fraction, selector, PaperSliceNoise(p.sigma), p.seed,
+                                protect=protect, noise_on=noise_on)
+
+
+class _Evaluators:
+    """One RunEvaluator per (thread, run): models are modified in place during a noisy read."""
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def get(self, run: str):
+        from hyflex_plugin.redistribution.experiment import RunEvaluator
+
+        cache = self.local.__dict__.setdefault("by_run", {})
+        if run not in cache:
+            r, cfg = load_run(run)
+            cache[run] = RunEvaluator(r, cfg)
+        return cache[run]
+
+
+_WORKER_EVALUATORS = _Evaluators()
+
+
+def evaluate_point(p: Point) -> dict:
+    """Row for one point (per-sentence correctness packed as hex), in this process."""
+    from hyflex_plugin.redistribution.stats import pack_bits
+
+    t0 = time.perf_counter()
+    correct = _evaluate_point(_WORKER_EVALUATORS.get(p.run), p)
+    return {**asdict(p), "n_test": len(correct), "accuracy": sum(correct) / max(1, len(correct)),
+            "correct": pack_bits(correct), "eval_s": round(time.perf_counter() - t0, 3)}
+
+
+def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
+    """Yield rows as they finish: threads in this process, or tasks on a Dask cluster."""
+    if scheduler:
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError as exc:
+            raise HyflexInputError("--scheduler", "scheduler", f"needs dask.distributed ({exc})") from exc
+        with Client(scheduler) as client:
+            futs = client.map(evaluate_point, points, pure=False)
+            for fut in dask_completed(futs):
+                yield fut.result()
+        return
+    if workers <= 1:
+        for p in points:
+            yield evaluate_point(p)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futs = [pool.submit(evaluate_point, p) for p in points]
+        for fut in as_completed(futs):
+            yield fut.result()
+
+
+def plan_points(runs: list[str], methods, fractions, sigmas, seeds) -> list[Point]:
+    """References first (float and INT8 of every model), then the noisy points."""
+    variants = sorted({STUDY_METHODS[m][0] for m in methods})
+    pts = [Point(r, f"{kind}-{v}", 1.0, 0.0, 0) for r in runs for v in variants for kind in ("float", "int8")]
+    pts += [Point(r, m, f, s, sd) for r in runs for s in sigmas for sd in seeds for f in fractions
+            for m in methods]
+    return pts
+
+
+def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFAULT_FRACTIONS,
+                   sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4), workers: int | None = None,
+                   scheduler: str | None = None, torch_threads: int | None = None,
+                   cache_file: str | Path | None = None, progress: bool = True) -> list[dict]:
+    """All study rows (cached rows reused; new ones appended to ``cache_file`` as they finish)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    for m in methods:
+        if m not in STUDY_METHODS:
+            raise HyflexInputError("--methods", "method", f"expected one of {list(STUDY_METHODS)}, got {m!r}")
+    runs = [str(Path(r)) for r in runs]
+    workers = workers or min(2, os.cpu_count() or 1)
+    points = plan_points(runs, methods, fractions, sigmas, seeds)
+    cache = RowCache(Path(cache_file or Path(runs[0]) / STUDY_ROWS_FILE), _row_key)
+    todo = list(dict.fromkeys(p.canonical() for p in points if cache.get(p.canonical().key()) is None))
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(torch_threads or max(1, (os.cpu_count() or 1) // max(1, workers)))
+    try:
+        for row in tqdm(_parallel_rows(todo, workers, scheduler), total=len(todo), desc="study",
+                        unit="eval", disable=not progress):
+            cache.append(row)
+    finally:
+        torch.set_num_threads(old_threads)
+    out = []
+    for p in points:
+        row = cache.get(p.canonical().key())
+        out.append(row if p.canonical() == p else {**row, **asdict(p), "same_as": row["method"]})
+    return out
+
+
+# ---------------------------------------------------------------- summary
+
+
+def _tables(rows: list[dict]):
+    """{(method, fraction, sigma): {(run, seed): correctness array}} and refs {(run, method): array}."""
+    from hyflex_plugin.redistribution.stats import unpack_bits
+
+    by: dict[tuple, dict] = {}
+    refs: dict[tuple, object] = {}
+    for r in rows:
+        bits = unpack_bits(r["correct"], r["n_test"])
+        if r["method"].startswith(("int8-", "float-")):
+            refs[(r["run"], r["method"])] = bits
+        else:
+            by.setdefault((r["method"], r["slc_fraction"], r["sigma"]), {})[(r["run"], r["seed"])] = bits
+    return by, refs
+
+
+def summarize(rows: list[dict], n_boot: int = 2000) -> tuple[list[dict], list[dict], list[dict]]:
+    """(reference rows, per-point summary rows, paired comparison rows)."""
+    import numpy as np
+
+    from hyflex_plugin.redistribution.stats import mean_ci, paired_difference
+
+    by, refs = _tables(rows)
+    ref_rows = []
+    for (run, m), bits in sorted(refs.items()):
+        e = mean_ci(bits, n_boot)
+        ref_rows.append({"run": run, "reference": m, "accuracy": e.mean, "ci_low": e.low, "ci_high": e.high,
+                         "n_test": len(bits)})
+    summary = []
+    for (m, f, s), cells in sorted(by.items()):
+        keys = sorted(cells)
+        table = np.stack([cells[k] for k in keys])
+        variant = STUDY_METHODS[m][0]
+        ref = np.stack([refs[(run, f"int8-{variant}")] for run, _ in keys])
+        acc = mean_ci(table, n_boot)
+        loss = paired_difference(ref, table, n_boot)  # accuracy lost against its own INT8 model
+        summary.append({"method": m, "slc_fraction": f, "sigma": s,
+                        "ber": bit_error_rate_from_sigma(s) if s > 0 else 0.0,
+                        "n_draws": len(keys), "n_test": table.shape[1],
+                        "accuracy": acc.mean, "acc_ci_low": acc.low, "acc_ci_high": acc.high,
+                        "loss": loss.mean, "loss_ci_low": loss.low, "loss_ci_high": loss.high})
+    paired = []
+    for a, b in COMPARISONS:
+        for (m, f, s), cells in sorted(by.items()):
+            if m != a or (b, f, s) not in by:
+                continue
+            other = by[(b, f, s)]
+            keys = sorted(set(cells) & set(other))
+            ta, tb = np.stack([cells[k] for k in keys]), np.stack([other[k] for k in keys])
+            ra = np.stack([refs[(run, f"int8-{STUDY_METHODS[a][0]}")] for run, _ in keys])
+            rb = np.stack([refs[(run, f"int8-{STUDY_METHODS[b][0]}")] for run, _ in keys])
+            d_acc = paired_difference(ta, tb, n_boot)
+            d_loss = paired_difference(ra - ta, rb - tb, n_boot)  # loss A - loss B
+            paired.append({"a": a, "b": b, "slc_fraction": f, "sigma": s, "n_draws": len(keys),
+                           "acc_diff": d_acc.mean, "acc_diff_ci_low": d_acc.low,
+                           "acc_diff_ci_high": d_acc.high, "acc_diff_p": d_acc.p_value,
+                           "loss_diff": d_loss.mean, "loss_diff_ci_low": d_loss.low,
+                           "loss_diff_ci_high": d_loss.high, "loss_diff_p": d_loss.p_value,
+                           "half_width": d_acc.half_width})
+    return ref_rows, summary, paired
+
+
+def plot_noise_regime(summary: list[dict], path: str | Path, title: str = "",
+                      methods=("redistribution", "brute-force-equal", "brute-force")) -> Path:
+    """Accuracy loss (points) vs sigma at each SLC fraction, both methods, BER on the top axis."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hyflex_plugin.io import atomic_write_bytes
+
+    fracs = sorted({r["slc_fraction"] for r in summary})
+    fig, axes = plt.subplots(1, len(fracs), figsize=(3.6 * len(fracs), 3.6), sharey=True, squeeze=False)
+    for ax, f in zip(axes[0], fracs):
+        for m in methods:
+            pts = sorted((r["sigma"], r) for r in summary if r["method"] == m and r["slc_fraction"] == f)
+            if not pts:
+                continue
+            x = [s for s, _ in pts]
+            y = [r["loss"] * 100 for _, r in pts]
+            err = [[(r["loss"] - r["loss_ci_low"]) * 100 for _, r in pts],
+                   [(r["loss_ci_high"] - r["loss"]) * 100 for _, r in pts]]
+            ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, label=m)
+        ax.axvline(sigma_from_bit_error_rate(PAPER_BER), color="grey", lw=0.7, ls=":")
+        ax.set_xscale("log")
+        ax.set_title(f"{f * 100:.0f} % SLC")
+        ax.set_xlabel("MLC slice sigma")
+        ax.grid(alpha=0.3)
+        top = ax.secondary_xaxis("top", functions=(
+            lambda s: s, lambda s: s))
+        ticks = [t for t in (0.01, 0.025, 0.05, 0.1, 0.2) if min(x, default=0) <= t <= max(x, default=1)]
+        top.set_xticks(ticks, [f"{bit_error_rate_from_sigma(t) * 100:.2g}%" for t in ticks], fontsize=7)
+        top.set_xlabel("cell BER", fontsize=8)
+    axes[0][0].set_ylabel("accuracy loss vs own INT8 (points)")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title or "noise regime", fontsize=10)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
+          fractions=DEFAULT_FRACTIONS, sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4),
+          workers: int | None = None, scheduler: str | None = None, n_boot: int = 2000) -> dict:
+    """Whole study; writes CSVs, PNGs and ``study.json`` (timings, load) into ``out``."""
+    from hyflex_plugin.redistribution.concentration import plot_lorenz
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [str(Path(r)) for r in runs]
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if any(STUDY_METHODS[m][0] == "dense_equal" for m in methods):
+        for r in runs:
+            equal_budget_baseline(r)
+    timings["equal_budget_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    conc = []
+    for i, r in enumerate(runs):
+        rows, u = run_concentration(r)
+        conc += [{"run": r, **row} for row in rows]
+        if i == 0:
+            plot_lorenz(u, out / "concentration.png", f"gradient concentration ({Path(r).name})")
+    write_csv(conc, out / "concentration.csv", list(conc[0]))
+    timings["concentration_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    load_before = os.getloadavg()
+    rows = evaluate_study(runs, methods, fractions, sigmas, seeds, workers, scheduler)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    refs, summary, paired = summarize(rows, n_boot)
+    write_csv([{k: v for k, v in r.items() if k != "correct"} for r in rows], out / "study_rows.csv",
+              ["run", "method", "slc_fraction", "sigma", "seed", "n_test", "accuracy", "eval_s", "same_as"])
+    write_csv(refs, out / "references.csv", list(refs[0]))
+    write_csv(summary, out / "summary.csv", list(summary[0]))
+    if paired:
+        write_csv(paired, out / "paired.csv", list(paired[0]))
+    plot_noise_regime(summary, out / "noise_regime.png", f"accuracy loss vs MLC noise ({Path(runs[0]).name})")
+    timings["summary_s"] = time.perf_counter() - t0
+    info = {"runs": runs, "methods": list(methods), "slc_fractions": list(fractions), "sigmas": list(sigmas),
+            "noise_seeds": list(seeds), "workers": workers, "scheduler": scheduler,
+            "n_evaluations": len(rows), "timings_s": timings, "loadavg_before_eval": load_before,
+            "loadavg_after_eval": os.getloadavg()}
+    atomic_write_json(out / "study.json", info)
+    return {"info": info, "concentration": conc, "references": refs, "summary": summary, "paired": paired}
+
+
+__all__ = ["COMPARISONS", "DEFAULT_FRACTIONS", "DEFAULT_SIGMAS", "STUDY_METHODS", "Point",
+           "equal_budget_baseline", "evaluate_point", "evaluate_study", "plan_points",
+           "plot_noise_regime", "run_concentration", "study", "summarize"]

@@ -1,0 +1,147 @@
+"""Issue 13 study: concentration metric (known answer), paired statistics, equal-budget
+baseline, parallel evaluation == serial (threads and a real in-process Dask cluster)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from hyflex_plugin.redistribution import concentration as conc
+from hyflex_plugin.redistribution import stats
+from hyflex_plugin.redistribution.experiment import redistribute
+from hyflex_plugin.redistribution.runfolder import STEPS_FILE
+from hyflex_plugin.redistribution.study import (
+    equal_budget_baseline,
+    evaluate_study,
+    summarize,
+)
+
+
+def test_top_share_known_answers():
+    v = torch.tensor([9.0] * 10 + [1.0] * 90)  # 10 % of the weights hold half the gradient
+    assert conc.top_share(v, None, 0.10) == pytest.approx(0.5)
+    assert conc.top_share(v, None, 0.05) == pytest.approx(0.25)
+    assert conc.top_share(v, None, 0.20) == pytest.approx(100 / 180)
+    assert conc.top_share(torch.ones(50), None, 0.2) == pytest.approx(0.2)  # uniform: no concentration
+    # weighted units: a rank component of an 8 x 8 matrix stores 16 weights
+    imp = torch.tensor([0.0, 3.0, 1.0, 0.0])
+    w = torch.full((4,), 16.0)
+    assert conc.top_share(imp, w, 0.25) == pytest.approx(0.75)
+    assert conc.top_share(imp, w, 0.05) == pytest.approx(0.75 * 0.2)
+    x, y = conc.lorenz(imp, w)
+    assert x.tolist() == [0, 0.25, 0.5, 0.75, 1.0] and y.tolist() == [0, 0.75, 1.0, 1.0, 1.0]
+
+
+def test_concentration_on_a_tiny_model_with_known_gradients():
+    from transformers import BertConfig, BertModel
+
+    from hyflex_plugin.redistribution.svd import decompose_model, find_block_linears
+
+    torch.manual_seed(0)
+    enc = BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=32), add_pooling_layer=False)
+    grads = {}
+    for path, _, name, m in find_block_linears(enc):
+        g = torch.ones_like(m.weight)
+        if name == "q":  # 5 % of q's weights hold 84 % of its gradient
+            g.view(-1)[: round(0.05 * g.numel())] = 100.0
+        grads[path] = g
+    mats = decompose_model(enc)
+    imp, shapes = {}, {}
+    for d in mats:
+        r = d.module.rank
+        imp[d.path] = torch.zeros(r)
+        imp[d.path][0] = 1.0  # one component holds everything
+        shapes[d.path] = (d.module.out_features, d.module.in_features)
+    rows = {(r["state"], r["kind"]): r for r in conc.concentration_rows(conc.units(grads, imp, shapes))}
+    n_q = 16 * 16
+    k = round(0.05 * n_q)
+    # top 5 % = 12.8 weights, all of value 100 (13 such weights exist)
+    assert rows[("dense", "q")]["top5_share"] == pytest.approx(100 * 0.05 * n_q / (100 * k + n_q - k), abs=1e-6)
+    assert rows[("dense", "k")]["top10_share"] == pytest.approx(0.10, abs=1e-6)
+    # q (16 x 16, rank 8): one of 8 components = 12.5 % of the weights holds all of it
+    assert rows[("redistributed", "q")]["top5_share"] == pytest.approx(0.05 / 0.125)
+    assert rows[("redistributed", "q")]["top20_share"] == pytest.approx(1.0)
+    assert rows[("redistributed", "all")]["n_weights"] == sum(
+        (m + n) * imp[p].numel() for p, (m, n) in shapes.items())
+
+
+def test_paired_difference_statistics():
+    rng = np.random.default_rng(0)
+    a = (rng.random((5, 4000)) < 0.8).astype(float)
+    same = stats.paired_difference(a, a, n_boot=300)
+    assert (same.mean, same.low, same.high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
+    flip = np.arange(200)  # 200 sentences right for A, wrong for B, in every draw
+    a[:, flip] = 1
+    b = a.copy()
+    b[:, flip] = 0
+    d = stats.paired_difference(a, b, n_boot=500)
+    assert d.mean == pytest.approx(200 / 4000)
+    assert d.low < 0.05 < d.high and d.p_value < 0.01
+    # one draw: the bootstrap interval matches the normal paired interval within 15 %
+    one = stats.paired_difference(a[:1], b[:1], n_boot=2000)
+    diff = a[0] - b[0]
+    normal_half = 1.96 * diff.std() / np.sqrt(diff.size)
+    assert 0.85 * normal_half < one.half_width < 1.15 * normal_half
+    # a single accuracy: mean and interval
+    e = stats.mean_ci(a, n_boot=300)
+    assert e.mean == pytest.approx(a.mean()) and e.low < e.mean < e.high
+    assert stats.unpack_bits(stats.pack_bits([1, 0, 1, 1, 0]), 5).tolist() == [1, 0, 1, 1, 0]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study") / "run"
+    return redistribute("tiny-bert", out=out, n_train=48, n_test=40, n_calib=16, seq_len=24,
+                        batch_size=16, lr=3e-3, epochs=3, svd_epochs=2)
+
+
+def test_equal_budget_baseline_gets_the_same_training(tiny_run):
+    from hyflex_plugin.redistribution.experiment import _prepare
+    from hyflex_plugin.redistribution.runfolder import load_run
+    from hyflex_plugin.redistribution.study import _run_args
+    from hyflex_plugin.redistribution.training import fine_tune, load_torch
+
+    equal_budget_baseline(tiny_run)
+    dense, equal = load_torch(tiny_run / "dense.pt"), load_torch(tiny_run / "dense_equal.pt")
+    assert not torch.equal(dense["head.weight"], equal["head.weight"])
+    assert "dense_equal" in (tiny_run / STEPS_FILE).read_text()
+    # by hand: dense.pt + svd_epochs (2) more epochs with the SVD stage's seed and batches
+    _, cfg = load_run(tiny_run)
+    args = _run_args(cfg)
+    p = _prepare(args, args["n_calib"])
+    p.clf.load_state_dict(dense)
+    res = fine_tune(p.clf, p.train, 2, 16, 3e-3, seed=args["seed"] + 1)
+    assert res["steps"] == 2 * 3  # 48 sentences / 16 per batch, 2 epochs: the SVD stage's budget
+    mine = p.clf.state_dict()
+    assert all(torch.equal(mine[k], equal[k]) for k in equal)
+
+
+def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
+    kw = {"methods": ("redistribution", "redistribution-product", "brute-force"),
+          "fractions": (0.0, 0.25), "sigmas": (1.0,), "seeds": (0, 1), "torch_threads": 1,
+          "progress": False}
+    serial = evaluate_study([tiny_run], workers=1, cache_file=tmp_path / "s.jsonl", **kw)
+    threads = evaluate_study([tiny_run], workers=2, cache_file=tmp_path / "t.jsonl", **kw)
+    strip = [{k: v for k, v in r.items() if k != "eval_s"} for r in serial]
+    assert strip == [{k: v for k, v in r.items() if k != "eval_s"} for r in threads]
+    assert len(serial) == 2 * 2 + 3 * 2 * 2  # float/int8 of two models + the noisy points
+    assert len({r["correct"] for r in serial}) > 1  # not all identical (the test can fail)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c:
+        dask_rows = evaluate_study([tiny_run], workers=2, scheduler=c.scheduler_address,
+                                   cache_file=tmp_path / "d.jsonl", **kw)
+    assert strip == [{k: v for k, v in r.items() if k != "eval_s"} for r in dask_rows]
+    # resume: a second call evaluates nothing new and returns the same rows
+    again = evaluate_study([tiny_run], workers=2, cache_file=tmp_path / "t.jsonl", **kw)
+    assert again == threads
+    refs, summary, paired = summarize(serial, n_boot=100)
+    assert {r["reference"] for r in refs} == {"float-svd", "int8-svd", "float-dense", "int8-dense"}
+    assert {(r["a"], r["b"]) for r in paired} == {("redistribution", "brute-force")}
+    ref_acc = {r["reference"]: r["accuracy"] for r in refs}
+    for r in summary:  # loss = own noise-free INT8 accuracy - noisy accuracy
+        own = "int8-dense" if r["method"] == "brute-force" else "int8-svd"
+        assert r["loss"] == pytest.approx(ref_acc[own] - r["accuracy"], abs=1e-12)
+        assert r["loss_ci_low"] <= r["loss"] <= r["loss_ci_high"]
