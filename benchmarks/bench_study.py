@@ -26,12 +26,17 @@ RESULTS = HERE / "results"
 
 FULL = {"ft_seeds": [0, 1, 2], "n_train": 2000, "n_test": 4000, "n_calib": 256, "epochs": 1,
         "noise_seeds": [0, 1, 2, 3, 4], "sigmas": None, "fractions": [0.0, 0.05, 0.10, 0.20],
-        "methods": None}
+        "methods": None, "variant_sigmas": None, "variant_fractions": None}
+MAIN = ["redistribution", "brute-force-equal", "brute-force"]
+VARIANTS = ["redistribution-u-only", "redistribution-svt-only", "redistribution-product"]
+#: What fitted a 2-core machine shared by 8 engineers (load 14-17) on 2026-11-29, 03:00-04:30 UTC.
 REDUCED = {
-    "minilm": {"ft_seeds": [0], "noise_seeds": [0, 1, 2], "sigmas": [0.025, 0.05, 0.0811, 0.1, 0.2]},
-    "mpnet": {"ft_seeds": [0], "n_train": 1000, "n_calib": 128, "noise_seeds": [0, 1],
-              "sigmas": [0.025, 0.0811, 0.2],
-              "methods": ["redistribution", "brute-force", "brute-force-equal"]},
+    "minilm": {"ft_seeds": [0], "n_train": 320, "n_test": 1000, "n_calib": 64, "noise_seeds": [0, 1],
+               "sigmas": [0.025, 0.0811, 0.2], "fractions": [0.0, 0.10, 0.20], "methods": MAIN,
+               "variant_sigmas": [0.0811], "variant_fractions": [0.10]},
+    "mpnet": {"ft_seeds": [0], "n_train": 128, "n_test": 250, "n_calib": 32, "noise_seeds": [0],
+              "sigmas": [0.0811], "fractions": [0.0, 0.10], "methods": MAIN,
+              "variant_sigmas": [], "variant_fractions": []},
 }
 
 
@@ -71,6 +76,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scheduler", default=None)
     ap.add_argument("--speedup", action="store_true", help="also time 1 vs 2 workers")
+    ap.add_argument("--only-cached", action="store_true",
+                    help="summarise the evaluations finished so far (a partial study; says so)")
     a = ap.parse_args()
 
     from hyflex_plugin.redistribution.experiment import redistribute
@@ -81,10 +88,15 @@ def main() -> None:
         params.update(REDUCED[a.model])
     params["sigmas"] = params["sigmas"] or list(DEFAULT_SIGMAS)
     params["methods"] = params["methods"] or list(STUDY_METHODS)
+    if params["variant_sigmas"] is None:  # full study: variants are in the main cross product
+        params["methods"] = list(dict.fromkeys(params["methods"] + VARIANTS))
+        params["variant_sigmas"], params["variant_fractions"] = [], []
     reduced_keys = {k: {"full": FULL[k] if FULL[k] is not None else "default", "ran": params[k]}
                     for k in params if a.reduced and params[k] != FULL[k] and FULL[k] is not None}
     if a.reduced and params["methods"] != list(STUDY_METHODS):
-        reduced_keys["methods"] = {"full": list(STUDY_METHODS), "ran": params["methods"]}
+        reduced_keys["methods"] = {"full": list(STUDY_METHODS), "ran": params["methods"],
+                                   "variants_at_sigmas": params["variant_sigmas"],
+                                   "variants_at_fractions": params["variant_fractions"]}
     if a.reduced and params["sigmas"] != list(DEFAULT_SIGMAS):
         reduced_keys["sigmas"] = {"full": list(DEFAULT_SIGMAS), "ran": params["sigmas"]}
     timings, loads = {}, {"start": _load()}
@@ -100,13 +112,27 @@ def main() -> None:
     out = RESULTS / f"study_{a.model}"
     res = study(runs, out, methods=params["methods"], fractions=params["fractions"],
                 sigmas=params["sigmas"], seeds=params["noise_seeds"], workers=a.workers,
-                scheduler=a.scheduler)
+                scheduler=a.scheduler, only_cached=a.only_cached)
     timings.update({k: round(v, 1) for k, v in res["info"]["timings_s"].items()})
+    done, planned = res["info"]["n_points_done"], res["info"]["n_points_planned"]
+    if params["variant_sigmas"]:
+        t0 = time.perf_counter()
+        var = study(runs, out / "variants", methods=["redistribution", *VARIANTS],
+                    fractions=params["variant_fractions"], sigmas=params["variant_sigmas"],
+                    seeds=params["noise_seeds"], workers=a.workers, scheduler=a.scheduler,
+                    only_cached=a.only_cached)
+        timings["variants_s"] = round(time.perf_counter() - t0, 1)
+        done += var["info"]["n_points_done"]
+        planned += var["info"]["n_points_planned"]
     timings["whole_s"] = round(time.perf_counter() - t_all, 1)
     loads["end"] = _load()
-    info = {"model": a.model, "study": "REDUCED (not the full study)" if a.reduced else "full",
+    partial = done < planned
+    label = "REDUCED (not the full study)" if a.reduced else "full"
+    if partial:
+        label += f"; PARTIAL: {done} of {planned} points"
+    info = {"model": a.model, "study": label,
             "reduced": reduced_keys, "params": params, "workers": a.workers, "scheduler": a.scheduler,
-            "n_evaluations": res["info"]["n_evaluations"], "timings_s": timings, "loadavg": loads,
+            "n_points_planned": planned, "n_points_done": done, "timings_s": timings, "loadavg": loads,
             "cpu_count": os.cpu_count(),
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
     if a.speedup:

@@ -54,6 +54,7 @@ STUDY_METHODS = {
     "brute-force": ("dense", "gradient", "both", "factors"),
     "brute-force-equal": ("dense_equal", "gradient", "both", "factors"),
 }
+MAIN_METHODS = ("redistribution", "brute-force-equal", "brute-force")
 #: The paper's "about 4 % BER" operating point, as a sigma through our BER derivation.
 PAPER_BER = 0.04
 DEFAULT_SIGMAS = (0.01, 0.025, 0.05, round(sigma_from_bit_error_rate(PAPER_BER), 4), 0.1, 0.15, 0.2)
@@ -215,19 +216,26 @@ def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
 
 
 def plan_points(runs: list[str], methods, fractions, sigmas, seeds) -> list[Point]:
-    """References first (float and INT8 of every model), then the noisy points."""
+    """References first (float and INT8 of every model), then the main methods, then the
+    variants; seed-major inside each, so a partial (interrupted) study has whole noise draws."""
     variants = sorted({STUDY_METHODS[m][0] for m in methods})
     pts = [Point(r, f"{kind}-{v}", 1.0, 0.0, 0) for r in runs for v in variants for kind in ("float", "int8")]
-    pts += [Point(r, m, f, s, sd) for r in runs for s in sigmas for sd in seeds for f in fractions
-            for m in methods]
+    main = [m for m in methods if m in MAIN_METHODS]
+    for group in (main, [m for m in methods if m not in MAIN_METHODS]):
+        pts += [Point(r, m, f, s, sd) for sd in seeds for r in runs for s in sigmas for f in fractions
+                for m in group]
     return pts
 
 
 def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFAULT_FRACTIONS,
                    sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4), workers: int | None = None,
                    scheduler: str | None = None, torch_threads: int | None = None,
-                   cache_file: str | Path | None = None, progress: bool = True) -> list[dict]:
-    """All study rows (cached rows reused; new ones appended to ``cache_file`` as they finish)."""
+                   cache_file: str | Path | None = None, progress: bool = True,
+                   only_cached: bool = False) -> list[dict]:
+    """All study rows (cached rows reused; new ones appended to ``cache_file`` as they finish).
+
+    ``only_cached``: evaluate nothing, return the rows already finished (a partial study).
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -239,6 +247,8 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
     points = plan_points(runs, methods, fractions, sigmas, seeds)
     cache = RowCache(Path(cache_file or Path(runs[0]) / STUDY_ROWS_FILE), _row_key)
     todo = list(dict.fromkeys(p.canonical() for p in points if cache.get(p.canonical().key()) is None))
+    if only_cached:
+        todo = []
     old_threads = torch.get_num_threads()
     torch.set_num_threads(torch_threads or max(1, (os.cpu_count() or 1) // max(1, workers)))
     try:
@@ -250,6 +260,8 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
     out = []
     for p in points:
         row = cache.get(p.canonical().key())
+        if row is None:
+            continue  # only_cached: not evaluated yet
         out.append(row if p.canonical() == p else {**row, **asdict(p), "same_as": row["method"]})
     return out
 
@@ -272,13 +284,21 @@ def _tables(rows: list[dict]):
     return by, refs
 
 
-def summarize(rows: list[dict], n_boot: int = 2000) -> tuple[list[dict], list[dict], list[dict]]:
-    """(reference rows, per-point summary rows, paired comparison rows)."""
+def summarize(rows: list[dict], n_boot: int = 2000,
+              complete_only: bool = False) -> tuple[list[dict], list[dict], list[dict]]:
+    """(reference rows, per-point summary rows, paired comparison rows).
+
+    ``complete_only`` (a partial study): keep only the settings that have every (run, seed)
+    draw that any setting has, so no mean mixes different draws.
+    """
     import numpy as np
 
     from hyflex_plugin.redistribution.stats import mean_ci, paired_difference
 
     by, refs = _tables(rows)
+    if complete_only and by:
+        full = max(len(c) for c in by.values())
+        by = {k: c for k, c in by.items() if len(c) == full}
     ref_rows = []
     for (run, m), bits in sorted(refs.items()):
         e = mean_ci(bits, n_boot)
@@ -364,8 +384,13 @@ def plot_noise_regime(summary: list[dict], path: str | Path, title: str = "",
 
 def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
           fractions=DEFAULT_FRACTIONS, sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4),
-          workers: int | None = None, scheduler: str | None = None, n_boot: int = 2000) -> dict:
-    """Whole study; writes CSVs, PNGs and ``study.json`` (timings, load) into ``out``."""
+          workers: int | None = None, scheduler: str | None = None, n_boot: int = 2000,
+          only_cached: bool = False) -> dict:
+    """Whole study; writes CSVs, PNGs and ``study.json`` (timings, load) into ``out``.
+
+    ``only_cached`` summarises the evaluations finished so far (nothing new is evaluated);
+    ``study.json`` then says how many of the planned points are in it.
+    """
     from hyflex_plugin.redistribution.concentration import plot_lorenz
 
     out = Path(out)
@@ -388,10 +413,12 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     timings["concentration_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rows = evaluate_study(runs, methods, fractions, sigmas, seeds, workers, scheduler)
+    rows = evaluate_study(runs, methods, fractions, sigmas, seeds, workers, scheduler,
+                          only_cached=only_cached)
+    planned = len(plan_points(runs, methods, fractions, sigmas, seeds))
     timings["evaluate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    refs, summary, paired = summarize(rows, n_boot)
+    refs, summary, paired = summarize(rows, n_boot, complete_only=only_cached)
     write_csv([{k: v for k, v in r.items() if k != "correct"} for r in rows], out / "study_rows.csv",
               ["run", "method", "slc_fraction", "sigma", "seed", "n_test", "accuracy", "eval_s", "same_as"])
     write_csv(refs, out / "references.csv", list(refs[0]))
@@ -402,7 +429,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     timings["summary_s"] = time.perf_counter() - t0
     info = {"runs": runs, "methods": list(methods), "slc_fractions": list(fractions), "sigmas": list(sigmas),
             "noise_seeds": list(seeds), "workers": workers, "scheduler": scheduler,
-            "n_evaluations": len(rows), "timings_s": timings, "loadavg_before_eval": load_before,
+            "n_points_planned": planned, "n_points_done": len(rows), "timings_s": timings, "loadavg_before_eval": load_before,
             "loadavg_after_eval": os.getloadavg()}
     atomic_write_json(out / "study.json", info)
     return {"info": info, "concentration": conc, "references": refs, "summary": summary, "paired": paired}
