@@ -151,13 +151,8 @@ def run_concentration(run: str | Path) -> tuple[list[dict], dict]:
 def _evaluate_point(ev, p: Point) -> list[int]:
     from hyflex_plugin.redistribution.noise import PaperSliceNoise
 
-    if p.method.startswith(("int8-", "float-")):
-        kind, variant = p.method.split("-", 1)
-        if kind == "float":
-            from hyflex_plugin.redistribution.model import predictions
-
-            return predictions(ev.model(variant), ev.test_set())
-        return ev.noisy_predictions(variant, 0.0, "magnitude", PaperSliceNoise(0.0), 0)
+    if p.method.startswith("int8-"):
+        return ev.noisy_predictions(p.method[5:], 0.0, "magnitude", PaperSliceNoise(0.0), 0)
     variant, selector, protect, noise_on = STUDY_METHODS[p.method]
     return ev.noisy_predictions(variant, p.slc_fraction, selector, PaperSliceNoise(p.sigma), p.seed,
                                 protect=protect, noise_on=noise_on)
@@ -195,12 +190,11 @@ def evaluate_point(p: Point) -> dict:
 def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
     """Yield rows as they finish: threads in this process, or tasks on a Dask cluster."""
     if scheduler:
-        try:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
-        except ImportError as exc:
-            raise HyflexInputError("--scheduler", "scheduler", f"needs dask.distributed ({exc})") from exc
-        with Client(scheduler) as client:
+        from distributed import as_completed as dask_completed
+
+        from hyflex_plugin.sweep.run import dask_client  # the same Dask path as `hyflex sweep`
+
+        with dask_client(scheduler) as client:
             futs = client.map(evaluate_point, points, pure=False)
             for fut in dask_completed(futs):
                 yield fut.result()
@@ -216,10 +210,11 @@ def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
 
 
 def plan_points(runs: list[str], methods, fractions, sigmas, seeds) -> list[Point]:
-    """References first (float and INT8 of every model), then the main methods, then the
-    variants; seed-major inside each, so a partial (interrupted) study has whole noise draws."""
+    """References first (the noise-free INT8 model of every weights variant), then the main
+    methods, then the variants; seed-major inside each, so a partial (interrupted) study has
+    whole noise draws. (Float accuracies are in each run's run.yaml.)"""
     variants = sorted({STUDY_METHODS[m][0] for m in methods})
-    pts = [Point(r, f"{kind}-{v}", 1.0, 0.0, 0) for r in runs for v in variants for kind in ("float", "int8")]
+    pts = [Point(r, f"int8-{v}", 1.0, 0.0, 0) for r in runs for v in variants]
     main = [m for m in methods if m in MAIN_METHODS]
     for group in (main, [m for m in methods if m not in MAIN_METHODS]):
         pts += [Point(r, m, f, s, sd) for sd in seeds for r in runs for s in sigmas for f in fractions
@@ -277,7 +272,7 @@ def _tables(rows: list[dict]):
     refs: dict[tuple, object] = {}
     for r in rows:
         bits = unpack_bits(r["correct"], r["n_test"])
-        if r["method"].startswith(("int8-", "float-")):
+        if r["method"].startswith("int8-"):
             refs[(r["run"], r["method"])] = bits
         else:
             by.setdefault((r["method"], r["slc_fraction"], r["sigma"]), {})[(r["run"], r["seed"])] = bits
@@ -419,6 +414,10 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     timings["evaluate_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     refs, summary, paired = summarize(rows, n_boot, complete_only=only_cached)
+    for r in runs:  # float (unquantised) accuracies measured by redistribute, for reference
+        _, cfg = load_run(r)
+        refs += [{"run": r, "reference": f"float-{v}", "accuracy": cfg[f"float_accuracy_{v}"],
+                  "ci_low": None, "ci_high": None, "n_test": cfg["n_test"]} for v in ("dense", "svd")]
     write_csv([{k: v for k, v in r.items() if k != "correct"} for r in rows], out / "study_rows.csv",
               ["run", "method", "slc_fraction", "sigma", "seed", "n_test", "accuracy", "eval_s", "same_as"])
     write_csv(refs, out / "references.csv", list(refs[0]))
