@@ -265,22 +265,31 @@ def rank_structure(model: nn.Module) -> dict[str, int]:
     return {d.path: d.module.rank for d in decomposed_matrices(model)}
 
 
+def _empty_svd(weight: torch.Tensor, bias, rank: int) -> SVDLinear:
+    """An SVDLinear of the right shapes whose factors are to be loaded (no SVD computed)."""
+    out_f, in_f = weight.shape
+    dt = weight.dtype
+    b = bias.detach().to(dt) if bias is not None else None
+    return SVDLinear(torch.zeros(out_f, rank, dtype=dt), torch.zeros(rank, dtype=dt),
+                     torch.zeros(rank, in_f, dtype=dt), b)
+
+
 def decompose_with_ranks(model: nn.Module, ranks: dict[str, int]) -> list[DecomposedMatrix]:
-    """Re-create the SVD structure recorded by :func:`rank_structure` (weights to be loaded)."""
+    """Re-create the SVD structure recorded by :func:`rank_structure`, with zero factors: the
+    fine-tuned weights are loaded afterwards (``load_state_dict``), so no SVD is computed."""
     by_path = dict(ranks)
     with torch.no_grad():
-        for path, layer, name, mod in find_block_linears(model):
+        for path, _layer, name, mod in find_block_linears(model):
             weight, bias = _dense_weight(mod)
             if name == "qkv":
                 d = weight.shape[0] // 3
                 parts = []
                 for j in range(3):
                     b = bias[j * d:(j + 1) * d] if bias is not None else None
-                    parts.append(SVDLinear.from_weight(weight[j * d:(j + 1) * d], b,
-                                                       by_path[f"{path}.parts.{j}"]))
+                    parts.append(_empty_svd(weight[j * d:(j + 1) * d], b, by_path[f"{path}.parts.{j}"]))
                 _set_module(model, path, FusedSVD(parts))
             else:
-                _set_module(model, path, SVDLinear.from_weight(weight, bias, by_path[path]))
+                _set_module(model, path, _empty_svd(weight, bias, by_path[path]))
     return decomposed_matrices(model)
 
 
