@@ -145,3 +145,7 @@ def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
         own = "int8-dense" if r["method"] == "brute-force" else "int8-svd"
         assert r["loss"] == pytest.approx(ref_acc[own] - r["accuracy"], abs=1e-12)
         assert r["loss_ci_low"] <= r["loss"] <= r["loss_ci_high"]
+    by = {(r["method"], r["slc_fraction"]): r for r in summary}
+    for r in paired:  # loss difference = difference of the two losses, within [-1, 1]
+        la, lb = by[(r["a"], r["slc_fraction"])]["loss"], by[(r["b"], r["slc_fraction"])]["loss"]
+        assert r["loss_diff"] == pytest.approx(la - lb, abs=1e-12) and -1 <= r["loss_diff"] <= 1

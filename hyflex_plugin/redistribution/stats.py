@@ -78,8 +78,8 @@ def pack_bits(correct: list[int]) -> str:
 
 
 def unpack_bits(text: str, n: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits` for ``n`` sentences."""
-    return np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))[:n]
+    """Inverse of :func:`pack_bits` for ``n`` sentences (signed, so differences of tables work)."""
+    return np.unpackbits(np.frombuffer(bytes.fromhex(text), dtype=np.uint8))[:n].astype(np.int8)
 
 
 __all__ = ["Estimate", "mean_ci", "pack_bits", "paired_difference", "unpack_bits"]
