@@ -36,7 +36,10 @@ def lorenz(values: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[t
 
 def top_share(values: torch.Tensor, weights: torch.Tensor | None, fraction: float) -> float:
     """Share of the total held by the top ``fraction`` of weights (Lorenz curve at ``fraction``)."""
-    x, y = lorenz(values, weights)
+    return _curve_at(*lorenz(values, weights), fraction)
+
+
+def _curve_at(x: torch.Tensor, y: torch.Tensor, fraction: float) -> float:
     k = int(torch.searchsorted(x, torch.tensor(fraction, dtype=torch.float64)).item())
     k = min(max(k, 1), len(x) - 1)
     x0, x1, y0, y1 = float(x[k - 1]), float(x[k]), float(y[k - 1]), float(y[k])
@@ -88,8 +91,9 @@ def concentration_rows(u: dict, fractions=TOP_FRACTIONS) -> list[dict]:
                 continue
             v, w = by_kind[kind]
             row = {"state": state, "kind": kind, "n_units": int(v.numel()), "n_weights": int(w.sum())}
+            x, y = lorenz(v, w)  # one sort per curve
             for f in fractions:
-                row[f"top{round(f * 100)}_share"] = round(top_share(v, w, f), 6)
+                row[f"top{round(f * 100)}_share"] = round(_curve_at(x, y, f), 6)
             rows.append(row)
     return rows
 
