@@ -25,13 +25,23 @@ KINDS = ("q", "k", "v", "attn_out", "ffn1", "ffn2")
 
 
 def lorenz(values: torch.Tensor, weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, y): cumulative weight share and gradient share, from (0, 0), largest density first."""
-    v = values.detach().flatten().double()
-    w = torch.ones_like(v) if weights is None else weights.detach().flatten().double()
-    order = torch.argsort(v / w, descending=True, stable=True)
-    x = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(w[order], 0)])
-    y = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(v[order], 0)])
-    return x / x[-1], y / y[-1] if float(y[-1]) > 0 else y
+    """(x, y): cumulative weight share and gradient share, from (0, 0), largest density first.
+
+    ``weights`` None: every value is one weight (no weight array is built: the dense state of a
+    110 M-parameter model stays within a few GB).
+    """
+    v = values.detach().flatten().float()
+    if weights is None:
+        order = torch.argsort(v, descending=True, stable=True)
+        x = torch.arange(v.numel() + 1, dtype=torch.float64) / max(1, v.numel())
+    else:
+        w = weights.detach().flatten().double()
+        order = torch.argsort(v.double() / w, descending=True, stable=True)
+        x = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(w[order], 0)])
+        x = x / x[-1]
+    y = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(v[order].double(), 0)])
+    del order
+    return x, y / y[-1] if float(y[-1]) > 0 else y
 
 
 def top_share(values: torch.Tensor, weights: torch.Tensor | None, fraction: float) -> float:
@@ -61,24 +71,26 @@ def _kind_of(path: str) -> str | None:
 def units(dense_grads: dict[str, torch.Tensor], importance: dict[str, torch.Tensor],
           shapes: dict[str, tuple[int, int]]) -> dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]]:
     """{state: {kind: (values, weights)}} with state 'dense' and 'redistributed', kind as in
-    :data:`KINDS` plus 'all'. ``shapes`` gives (M, N) of each SVD matrix path."""
+    :data:`KINDS` plus 'all' (weights None: one weight per value). ``shapes`` gives (M, N) of
+    each SVD matrix path."""
     out: dict[str, dict[str, list]] = {"dense": {}, "redistributed": {}}
     for path, g in dense_grads.items():
         kind = _kind_of(path)
         if kind is not None:
-            out["dense"].setdefault(kind, []).append((g.flatten(), torch.ones(g.numel())))
+            out["dense"].setdefault(kind, []).append((g.flatten(), None))
     for path, g in importance.items():
         kind = _kind_of(path)
         if kind is not None:
             m, n = shapes[path]
             out["redistributed"].setdefault(kind, []).append((g.flatten(), torch.full((g.numel(),), float(m + n))))
-    res: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
+    def _cat(parts):
+        vals = torch.cat([p[0].float() for p in parts])
+        return vals, None if parts[0][1] is None else torch.cat([p[1] for p in parts])
+
+    res: dict[str, dict[str, tuple[torch.Tensor, torch.Tensor | None]]] = {}
     for state, by_kind in out.items():
-        res[state] = {}
-        for kind, parts in by_kind.items():
-            res[state][kind] = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
-        allp = [p for parts in by_kind.values() for p in parts]
-        res[state]["all"] = (torch.cat([p[0] for p in allp]), torch.cat([p[1] for p in allp]))
+        res[state] = {kind: _cat(parts) for kind, parts in by_kind.items()}
+        res[state]["all"] = _cat([p for parts in by_kind.values() for p in parts])
     return res
 
 
@@ -90,7 +102,8 @@ def concentration_rows(u: dict, fractions=TOP_FRACTIONS) -> list[dict]:
             if kind not in by_kind:
                 continue
             v, w = by_kind[kind]
-            row = {"state": state, "kind": kind, "n_units": int(v.numel()), "n_weights": int(w.sum())}
+            n_w = int(v.numel()) if w is None else int(w.sum())
+            row = {"state": state, "kind": kind, "n_units": int(v.numel()), "n_weights": n_w}
             x, y = lorenz(v, w)  # one sort per curve
             for f in fractions:
                 row[f"top{round(f * 100)}_share"] = round(_curve_at(x, y, f), 6)
