@@ -48,7 +48,11 @@ def _list() -> int:
 def _evaluate(args) -> int:
     import sys
 
-    from hyflex_plugin.evaluation.model import evaluate_model, format_result, resolve_seq_len
+    from hyflex_plugin.evaluation.model import (
+        evaluate_model,
+        format_result,
+        resolve_seq_len,
+    )
     from hyflex_plugin.io import atomic_write_json, check_output_file
 
     if args.list:

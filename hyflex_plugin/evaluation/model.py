@@ -26,8 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from hyflex_plugin.architecture.design import HyflexDesign, load_arch
-from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.evaluation.engine import (
     EinsumCost,
     arrays_for_linear,
@@ -35,14 +34,15 @@ from hyflex_plugin.evaluation.engine import (
     evaluate_einsum,
     linear_params,
 )
+from hyflex_plugin.evaluation.request import ALIASES, EvaluationRequest
 from hyflex_plugin.evaluation.timing import (
     analog_timing,
     layer_latency,
     replicated_parts,
 )
 from hyflex_plugin.partition.schema import PartitionFile
-from hyflex_plugin.workloads.einsums import check_seq_len, layer_einsums
-from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
+from hyflex_plugin.workloads.einsums import layer_einsums
+from hyflex_plugin.workloads.shapes import ModelShape
 
 
 @dataclass
@@ -311,43 +311,37 @@ def resolve_seq_len(model, seq_len: int | None) -> tuple[int, str | None]:
 
 
 def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | None = None,
-                   slc_fraction: float | None = 0.1, partition: str | Path | PartitionFile | None = None,
+                   slc_fraction: float | str | None = 0.1,
+                   partition: str | Path | PartitionFile | None = None,
                    arch: str | Path | HyflexDesign | None = None, batch: int = 1,
                    search: bool = False, cache: bool = True, progress: bool = False,
-                   einsum_evaluator=None) -> ModelResult:
+                   einsum_evaluator=None, **aliases) -> ModelResult:
     """Evaluate a whole transformer on a HyFlexPIM design (see module docstring).
 
     ``seq_len=None``: the model's own token count (a ViT config: patches + class token), else 128.
+    The arguments are the fields of :class:`~hyflex_plugin.evaluation.request.EvaluationRequest`
+    (``slc_share`` is accepted for ``slc_fraction``); :func:`evaluate` takes a request.
     ``einsum_evaluator`` replaces the per-Einsum AccelForge evaluation
     (:func:`hyflex_plugin.evaluation.engine.evaluate_einsum`, same signature); the sweep's fast
     engine passes its closed form here so that everything else is shared.
     """
-    shape = load_model_shape(model)
-    seq_len, _ = resolve_seq_len(model, seq_len)
-    check_seq_len(seq_len)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
-        raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
-    if slc_fraction is not None and (isinstance(slc_fraction, (bool, str))
-                                     or not (0.0 <= float(slc_fraction) <= 1.0)):
-        raise HyflexInputError("--slc-fraction", "slc_fraction",
-                               f"expected a share between 0 and 1, got {slc_fraction!r}")
-    design = arch if isinstance(arch, HyflexDesign) else load_arch(arch)
-    arch_path = str(arch) if arch is not None and not isinstance(arch, HyflexDesign) else design.name
-    part: PartitionFile | None = None
-    part_source = ("partition" if isinstance(partition, PartitionFile) else str(partition))
-    if partition is not None:
-        part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(part_source, shape)
-    if design.slc_fraction is not None:
-        share = design.slc_fraction
-    else:  # with a partition file, matrices it does not list use the file's slc_fraction
-        share = None if part is not None else slc_fraction
-    if design.slc_fraction is not None:
-        part = None  # a fixed-share design (all-SLC, all-MLC, ASADI) ignores the partition
-    if share is None and part is None:
-        raise HyflexInputError("--slc-fraction", "slc_fraction",
-                               "expected a share between 0 and 1 or a --partition file")
+    fields = dict(model=model, seq_len=seq_len, slc_fraction=slc_fraction, partition=partition,
+                  arch=arch, batch=batch, search=search, cache=cache)
+    for alias in aliases:  # slc_share=... replaces the default of slc_fraction
+        fields.pop(ALIASES.get(alias, alias), None)
+    return evaluate(EvaluationRequest(**fields, **aliases), progress=progress,
+                    einsum_evaluator=einsum_evaluator)
 
+
+def evaluate(request: EvaluationRequest, progress: bool = False,
+             einsum_evaluator=None) -> ModelResult:
+    """Evaluate a validated request: the whole model on its design (see module docstring).
+
+    ``einsum_evaluator``: as in :func:`evaluate_model`.
+    """
+    shape, design, seq_len, batch = request.model, request.design, request.seq_len, request.batch
+    share, part, part_source = request.slc_fraction, request.partition, request.partition_source
+    search, cache = request.search, request.cache
     layers: list[LayerResult] = []
     memo: dict[tuple, LayerResult] = {}
     for i in tqdm(range(shape.n_layers), desc=f"{shape.name} N={seq_len}", disable=not progress,
@@ -363,9 +357,7 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | 
                                   base.category, base.replicas))
     pus = sum(layer.pus for layer in layers)
     chips = math.ceil(pus / design.chip.processing_units)
-    return ModelResult(shape, design, arch_path, seq_len, batch,
-                       None if part is not None and design.slc_fraction is None else share,
-                       part_source if part is not None else None,
+    return ModelResult(shape, design, request.arch_path, seq_len, batch, share, part_source,
                        layers, pus, chips, pu_area_m2(design))
 
 
