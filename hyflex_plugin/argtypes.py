@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["BadValue", "fraction", "fractions", "positive_int", "tech_node", "output_target"]
+__all__ = ["BadValue", "fraction", "fractions", "integers", "positive_int", "tech_node", "output_target"]
 
 
 class BadValue(argparse.ArgumentTypeError, ValueError):
@@ -100,6 +100,25 @@ def positive_int(value) -> int:
     if n <= 0:
         raise BadValue(f"expected a positive integer, got {value!r}")
     return n
+
+
+def integers(text: str) -> list[int]:
+    """Comma-separated non-negative integers (random seeds, indices).
+
+    >>> integers("0,1,2")
+    [0, 1, 2]
+    >>> integers("0,-1")
+    Traceback (most recent call last):
+    ...
+    hyflex_plugin.argtypes.BadValue: expected non-negative integers separated by commas, got '0,-1'
+    """
+    try:
+        values = [int(p) for p in str(text).split(",") if p.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 0:
+        raise BadValue(f"expected non-negative integers separated by commas, got {text!r}")
+    return values
 
 
 def tech_node(text) -> float:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
 from hyflex_plugin.argtypes import BadValue, fraction, positive_int
 from hyflex_plugin.comparison.baselines import (
     BASELINE_KEYS,
@@ -33,6 +31,7 @@ from hyflex_plugin.comparison.published import (
     load_published,
     normalised,
 )
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
 
 DEFAULT_MODELS = ("bert-base", "bert-large", "gpt2", "llama-3.2-1b", "vit-base")
@@ -214,7 +213,7 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                                                   design=loaded[k], cache=cache), s)
                             for s in shares)
     rows = [_row(k, evaluate(request), share) for k, request, share in
-            tqdm(jobs, desc="hyflex compare", disable=not progress, unit="eval")]
+            progress_bar(jobs, enabled=progress, desc="hyflex compare", unit="eval")]
     cmp = Comparison([s.name for s in shapes], seq_lens, slc_fractions, list(designs), rows)
     cmp.normalisation = published.normalisation.model_dump()
     cmp.published = published_table(published)

@@ -329,7 +329,11 @@ def normalised(design: PublishedDesign, target: str = "65nm") -> dict[str, float
     plus the three scale factors. Throughput is derived from area efficiency x area, efficiency
     from throughput / power, where they are not published.
     """
-    from hwcomponents.scaling import tech_node_area, tech_node_energy, tech_node_throughput
+    from hwcomponents.scaling import (
+        tech_node_area,
+        tech_node_energy,
+        tech_node_throughput,
+    )
 
     to, frm = parse_tech_node(target), design.tech_node_m
     a_s, e_s, t_s = tech_node_area(to, frm), tech_node_energy(to, frm), tech_node_throughput(to, frm)

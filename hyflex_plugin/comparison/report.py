@@ -13,7 +13,13 @@ import json
 import math
 from pathlib import Path
 
-from hyflex_plugin.comparison.baselines import BASELINE_KEYS, HYFLEX, PARTITIONED, baseline, load_design
+from hyflex_plugin.comparison.baselines import (
+    BASELINE_KEYS,
+    HYFLEX,
+    PARTITIONED,
+    baseline,
+    load_design,
+)
 from hyflex_plugin.comparison.compare import CATEGORIES, Comparison
 from hyflex_plugin.io import atomic_directory, atomic_write_json
 

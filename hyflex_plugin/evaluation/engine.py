@@ -17,6 +17,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import platformdirs
+
 from hyflex_plugin import __version__
 from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.architecture.spec import accelforge_spec
@@ -46,8 +48,10 @@ class EinsumCost:
 
 
 def cache_dir() -> Path:
+    """The disk cache: ``$HYFLEX_CACHE_DIR``, else the user cache folder from platformdirs
+    (``$XDG_CACHE_HOME/hyflex``, by default ``~/.cache/hyflex`` on Linux)."""
     d = os.environ.get("HYFLEX_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "hyflex"
+    return Path(d) if d else Path(platformdirs.user_cache_dir("hyflex", appauthor=False))
 
 
 _SOURCE_HASH: str | None = None

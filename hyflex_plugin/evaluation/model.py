@@ -24,9 +24,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hyflex_plugin.architecture.design import HyflexDesign
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.evaluation.engine import (
     EinsumCost,
     arrays_for_linear,
@@ -344,7 +343,7 @@ def evaluate(request: EvaluationRequest, progress: bool = False,
     search, cache = request.search, request.cache
     layers: list[LayerResult] = []
     memo: dict[tuple, LayerResult] = {}
-    for i in tqdm(range(shape.n_layers), desc=f"{shape.name} N={seq_len}", disable=not progress,
+    for i in progress_bar(range(shape.n_layers), enabled=progress, desc=f"{shape.name} N={seq_len}",
                   leave=False):
         key = ("uniform",) if part is None else tuple(
             (m.name, m.decomposition, m.rank, m.n_slc_ranks, m.slc_weight_fraction)

@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hyflex_plugin.architecture.design import HyflexDesign
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.evaluation.request import EvaluationRequest
 from hyflex_plugin.export import accelergy as acc
@@ -188,7 +187,7 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
 
     runs: list[dict] = []
     todo = [("analog", p) for p in linear] + [("digital", p) for p in attn]
-    for kind, p in tqdm(todo, desc="export timeloop", disable=not progress, leave=False):
+    for kind, p in progress_bar(todo, enabled=progress, desc="export timeloop", leave=False):
         prob, mapping, cons, info = infos[p.name]
         files[f"problems/{p.name}.problem.yaml"] = dump_yaml(prob)
         files[f"mappings/{p.name}.map.yaml"] = dump_yaml(mapping)
