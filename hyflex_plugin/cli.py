@@ -37,6 +37,7 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``hyflex`` parser with every stage's sub-commands."""
     parser = argparse.ArgumentParser(
         prog="hyflex",
         description="HyFlexPIM hybrid SLC/MLC RRAM PIM: cost models, evaluation on AccelForge, "

@@ -97,10 +97,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def atomic_write_yaml(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as YAML (keys in order) to ``path`` atomically."""
     return atomic_write_text(path, yaml.safe_dump(obj, sort_keys=False))
 
 

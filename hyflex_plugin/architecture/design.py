@@ -8,7 +8,6 @@ technology node, SLC share. Copy a file, change a number, run ``hyflex evaluate 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -259,25 +258,16 @@ class HyflexDesign(StrictModel):
 
     @property
     def arrays_per_pu(self) -> int:
+        """Analog crossbar arrays per PU (count)."""
         return self.pu.analog_modules * self.pu.arrays_per_module
 
-    @property
-    def digital_lanes_per_pu(self) -> int:
-        return self.pu.digital_modules * self.pu.digital_arrays_per_module * self.digital.rows
-
     def template_path(self, kind: str) -> Path:
+        """The AccelForge template of the ``analog`` or ``digital`` path (absolute path)."""
         return ARCH_DIR / self.templates[kind]
 
     def mapping_path(self, kind: str) -> Path:
+        """The fixed mapping of the ``analog`` or ``digital`` path (absolute path)."""
         return MAPPING_DIR / self.mappings[kind]
-
-    def fingerprint(self) -> str:
-        """Hash of everything in this design that affects an evaluation."""
-        h = hashlib.sha256(self.model_dump_json().encode())
-        for kind in ("analog", "digital"):
-            h.update(self.template_path(kind).read_bytes())
-            h.update(self.mapping_path(kind).read_bytes())
-        return h.hexdigest()
 
 
 def _check_unknown_fields(source: Path, data, model: type[BaseModel], prefix: str = "") -> None:

@@ -15,6 +15,7 @@ from hyflex_plugin.architecture.design import ARCH_DIR, HyflexDesign, load_arch
 
 @dataclass(frozen=True)
 class Baseline:
+    """A modelled design of the comparison: key, design file, label, role."""
     key: str
     spec: str  # file in arch_specs/
     label: str
@@ -44,6 +45,7 @@ PARTITIONED = Baseline("hyflexpim-partition", "hyflexpim.yaml", "HyFlexPIM (part
 
 
 def baseline(key: str) -> Baseline:
+    """The design of the comparison named ``key`` (KeyError if there is none)."""
     for d in (*DESIGNS, PARTITIONED):
         if d.key == key:
             return d
@@ -51,5 +53,6 @@ def baseline(key: str) -> Baseline:
 
 
 def load_design(key: str) -> HyflexDesign:
+    """The validated design file of the comparison design ``key``."""
     return load_arch(ARCH_DIR / baseline(key).spec)
 

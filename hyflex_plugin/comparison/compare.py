@@ -66,6 +66,7 @@ class Comparison:
         return None
 
     def to_dict(self) -> dict:
+        """Everything as plain JSON-able data (what ``comparison.json`` holds)."""
         return {
             "config": {"models": self.models, "seq_lens": self.seq_lens,
                        "slc_fractions": self.slc_fractions, "designs": self.designs},
@@ -337,9 +338,11 @@ def _explain(c, h: dict, b: dict) -> str:
     """Numbers behind one model value: where the two designs differ most."""
     name_b = b["label"]
     if c.metric == "throughput":
-        parts = [f"{cat} {h[f'stage_latency_{cat}_s'] * 1e6:.1f} vs {b[f'stage_latency_{cat}_s'] * 1e6:.1f} us"
+        parts = [f"{cat} {h[f'stage_latency_{cat}_s'] * 1e6:.1f} vs "
+                 f"{b[f'stage_latency_{cat}_s'] * 1e6:.1f} us"
                  for cat in CATEGORIES if h[f"stage_latency_{cat}_s"] or b[f"stage_latency_{cat}_s"]]
-        return (f"Slowest pipeline stage at N = {h['seq_len']}: HyFlexPIM {h['stage_latency_s'] * 1e6:.1f} us, "
+        return (f"Slowest pipeline stage at N = {h['seq_len']}: "
+                f"HyFlexPIM {h['stage_latency_s'] * 1e6:.1f} us, "
                 f"{name_b} {b['stage_latency_s'] * 1e6:.1f} us ({'; '.join(parts)}); "
                 f"PUs used {h['pus']} vs {b['pus']}.")
     cats = CATEGORIES if c.scope == "end_to_end" else ("linear",)

@@ -39,17 +39,22 @@ class EinsumCost:
 
     @property
     def energy_j(self) -> float:
+        """Total energy [J]."""
         return sum(self.energy_by_component_j.values())
 
     def scaled(self, factor: float) -> EinsumCost:
+        """This cost repeated ``factor`` times (energy, latency, MACs and actions scale)."""
         return EinsumCost({k: v * factor for k, v in self.energy_by_component_j.items()},
                           self.latency_s * factor, int(round(self.macs * factor)),
                           {k: v * factor for k, v in self.actions.items()})
 
 
 def cache_dir() -> Path:
-    """The disk cache: ``$HYFLEX_CACHE_DIR``, else the user cache folder from platformdirs
-    (``$XDG_CACHE_HOME/hyflex``, by default ``~/.cache/hyflex`` on Linux)."""
+    """The disk cache folder.
+
+    ``$HYFLEX_CACHE_DIR``, else the user cache folder from platformdirs (``$XDG_CACHE_HOME/hyflex``,
+    by default ``~/.cache/hyflex`` on Linux).
+    """
     d = os.environ.get("HYFLEX_CACHE_DIR")
     return Path(d) if d else Path(platformdirs.user_cache_dir("hyflex", appauthor=False))
 
@@ -58,8 +63,10 @@ _SOURCE_HASH: str | None = None
 
 
 def _sources_hash() -> str:
-    """Hash of the cost-model code and data and of this engine (which reads AccelForge's
-    results): a change to either invalidates the cache."""
+    """Hash of the cost-model code and data and of this engine.
+
+    The engine reads AccelForge's results, so a change to either invalidates the cache.
+    """
     global _SOURCE_HASH
     if _SOURCE_HASH is None:
         h = hashlib.sha256(__version__.encode())

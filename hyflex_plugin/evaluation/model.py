@@ -46,6 +46,7 @@ from hyflex_plugin.workloads.shapes import ModelShape
 
 @dataclass
 class LayerResult:
+    """One transformer block: its Einsums' costs, PUs, arrays and pipeline-stage latency [s]."""
     index: int
     pus: int
     arrays: int
@@ -62,9 +63,11 @@ class LayerResult:
 
     @property
     def energy_j(self) -> float:
+        """Energy of the block [J]."""
         return sum(e.energy_j for e in self.einsums.values())
 
     def to_dict(self) -> dict:
+        """The block as JSON-able data (SI units)."""
         return {
             "index": self.index, "pus": self.pus, "arrays": self.arrays,
             "replica_arrays": self.replica_arrays, "replicas": self.replicas,
@@ -78,6 +81,7 @@ class LayerResult:
 
 @dataclass
 class ModelResult:
+    """A whole model on a design: per-block results and totals (SI units)."""
     model: ModelShape
     design: HyflexDesign
     arch_path: str
@@ -92,22 +96,27 @@ class ModelResult:
 
     @property
     def energy_j(self) -> float:
+        """Energy of one inference [J]."""
         return sum(layer.energy_j for layer in self.layers)
 
     @property
     def latency_s(self) -> float:
+        """Latency of one inference through all blocks [s]."""
         return sum(layer.latency_s for layer in self.layers)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of one inference (count)."""
         return sum(e.macs for layer in self.layers for e in layer.einsums.values())
 
     @property
     def ops(self) -> int:
+        """Operations of one inference, 2 per MAC (count)."""
         return 2 * self.macs
 
     @property
     def area_m2(self) -> float:
+        """Area of the PUs used [m^2]."""
         return self.pus * self.pu_area_m2
 
     @property
@@ -116,6 +125,7 @@ class ModelResult:
         return self.ops / max(layer.latency_s for layer in self.layers)
 
     def energy_by(self, what: str) -> dict[str, float]:
+        """Energy [J] by ``category`` (linear, attention, sfu, link) or by ``category.component``."""
         out: dict[str, float] = {}
         for layer in self.layers:
             for name, e in layer.einsums.items():
