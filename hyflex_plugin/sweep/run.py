@@ -19,9 +19,8 @@ import statistics
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hyflex_plugin.architecture.design import ARCH_DIR, load_arch
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import atomic_write_json, atomic_write_text
 from hyflex_plugin.sweep import results as res
@@ -144,8 +143,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
             res.write_results(out, list(rows.values()), axes)
             last[0] = time.monotonic()
 
-    bar = tqdm(total=len(points), initial=len(rows), desc=f"sweep ({run_engine})", unit="pt",
-               disable=not progress, smoothing=0.1)
+    bar = progress_bar(total=len(points), initial=len(rows), desc=f"sweep ({run_engine})", unit="pt",
+                       enabled=progress, smoothing=0.1)
     t0 = time.monotonic()
     stats = {"engine": engine, "points": len(points),
              "designs": len(points) // (len(spec.models) * len(spec.seq_lens)),
@@ -216,7 +215,7 @@ def _verify(out: Path, df, base, n: int, scheduler, workers, spec, progress) -> 
                 "slc_fraction": spec.slc_fraction, "batch": spec.batch} for i in ids]
     t0 = time.monotonic()
     exact: list[dict] = []
-    bar = tqdm(total=len(payload), desc="verify (accelforge)", unit="pt", disable=not progress)
+    bar = progress_bar(total=len(payload), desc="verify (accelforge)", unit="pt", enabled=progress)
     with (dask_client(scheduler, workers) if workers != 0 else contextlib.nullcontext(None)) as client:
         _exact_rows(payload, client, lambda p, r: (exact.append((payload.index(p), r)),
                                                      bar.update(1)))
