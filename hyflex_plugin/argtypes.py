@@ -103,22 +103,22 @@ def positive_int(value) -> int:
 
 
 def integers(text: str) -> list[int]:
-    """Comma-separated non-negative integers (random seeds, indices).
+    """Comma-separated whole numbers >= 0 (random seeds, indices).
 
-    >>> integers("0,1,2")
+    >>> integers("0, 1,2")
     [0, 1, 2]
-    >>> integers("0,-1")
+    >>> integers("0,1.7")
     Traceback (most recent call last):
     ...
-    hyflex_plugin.argtypes.BadValue: expected non-negative integers separated by commas, got '0,-1'
+    hyflex_plugin.argtypes.BadValue: expected whole numbers >= 0 separated by commas, got '1.7'
     """
-    try:
-        values = [int(p) for p in str(text).split(",") if p.strip()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 0:
-        raise BadValue(f"expected non-negative integers separated by commas, got {text!r}")
-    return values
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise BadValue(f"expected whole numbers >= 0 separated by commas, got {text!r}")
+    for p in parts:
+        if not p.isdigit():
+            raise BadValue(f"expected whole numbers >= 0 separated by commas, got {p!r}")
+    return [int(p) for p in parts]
 
 
 def tech_node(text) -> float:

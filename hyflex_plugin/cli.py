@@ -36,9 +36,17 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (as every hyflex input error is)."""
+
+    def error(self, message: str):
+        """Print ``hyflex CMD: error: MESSAGE`` (no usage block) and exit with 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``hyflex`` parser with every stage's sub-commands."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hyflex",
         description="HyFlexPIM hybrid SLC/MLC RRAM PIM: cost models, evaluation on AccelForge, "
         "gradient redistribution, comparison and Timeloop export.",

@@ -94,3 +94,9 @@ def test_bad_design_files_are_named(tmp_path):
     with pytest.raises(HyflexInputError) as e:
         load_arch(nomap)
     assert "mappings.analog" in str(e.value) and "nonexistent.yaml" in str(e.value)
+
+
+def test_fingerprint_changes_with_the_design():
+    base = load_arch()
+    assert base.fingerprint() == load_arch().fingerprint()
+    assert base.model_copy(update={"tech_node": 45e-9}).fingerprint() != base.fingerprint()

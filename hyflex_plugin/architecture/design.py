@@ -8,6 +8,7 @@ technology node, SLC share. Copy a file, change a number, run ``hyflex evaluate 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
@@ -268,6 +269,14 @@ class HyflexDesign(StrictModel):
     def mapping_path(self, kind: str) -> Path:
         """The fixed mapping of the ``analog`` or ``digital`` path (absolute path)."""
         return MAPPING_DIR / self.mappings[kind]
+
+    def fingerprint(self) -> str:
+        """Hash of everything in this design that affects an evaluation (the sweep's cache key)."""
+        h = hashlib.sha256(self.model_dump_json().encode())
+        for kind in ("analog", "digital"):
+            h.update(self.template_path(kind).read_bytes())
+            h.update(self.mapping_path(kind).read_bytes())
+        return h.hexdigest()
 
 
 def _check_unknown_fields(source: Path, data, model: type[BaseModel], prefix: str = "") -> None:
