@@ -10,8 +10,7 @@ import pytest
 
 from hyflex_plugin.architecture import load_arch
 from hyflex_plugin.errors import HyflexInputError
-from hyflex_plugin.evaluation import evaluate_model
-from hyflex_plugin.evaluation import engine
+from hyflex_plugin.evaluation import engine, evaluate_model
 from hyflex_plugin.evaluation.engine import (
     arrays_for_linear,
     evaluate_einsum,

@@ -203,7 +203,8 @@ _PU_AREA: dict[str, float] = {}
 
 def pu_area_m2(design: HyflexDesign) -> float:
     """Area [m^2] of one PU from the component models: analog + digital modules, SFU, buffer
-    (memoised per design and cost-model constants: sweeps ask for the same designs often)."""
+    (memoised per design and cost-model constants: sweeps ask for the same designs often).
+    """
     from hyflex_plugin.costmodels.constants import active_overrides
 
     key = design.model_dump_json() + repr(sorted(active_overrides().items()))

@@ -1,5 +1,6 @@
 """Sub-commands of the redistribution stage: ``hyflex redistribute``, ``hyflex accuracy``,
-``hyflex partition``. torch is imported only inside the handlers."""
+``hyflex partition``. torch is imported only inside the handlers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hyflex_plugin.console import log
 
 
 def cmd_redistribute(args) -> int:
+    """``hyflex redistribute``."""
     from hyflex_plugin.redistribution.experiment import redistribute
 
     run = redistribute(model=args.model, dataset=args.dataset, out=args.out, epochs=args.epochs,
@@ -24,6 +26,7 @@ def cmd_redistribute(args) -> int:
 
 
 def cmd_accuracy(args) -> int:
+    """``hyflex accuracy``."""
     from hyflex_plugin.redistribution.experiment import accuracy
     from hyflex_plugin.redistribution.noise import MLC_SIGMA, sigma_from_bit_error_rate
 
@@ -54,6 +57,7 @@ def cmd_accuracy(args) -> int:
 
 
 def cmd_partition(args) -> int:
+    """``hyflex partition``."""
     from hyflex_plugin.io import check_output_file
     from hyflex_plugin.redistribution.experiment import make_partition
 

@@ -308,7 +308,8 @@ def _check_accuracy_args(shares, methods, selectors, importance, sigma):
 
 def _plan_jobs(methods, selectors, shares, seeds, references: bool) -> list[_Job]:
     """Reference rows first, then each method's first (main) selector for every seed, then the
-    other (ablation) selectors; seed-major inside, so an interrupted sweep has whole curves."""
+    other (ablation) selectors; seed-major inside, so an interrupted sweep has whole curves.
+    """
     jobs = []
     if references:
         for svd in (False, True):

@@ -39,6 +39,7 @@ def check_share(share: float, source: str = "--slc-fraction") -> float:
 
 
 def check_selector(method: str, selector: str, source: str = "--selectors") -> None:
+    """Raise if ``selector`` is not one of ``method``'s selectors (errors name ``source``)."""
     if method not in METHODS:
         raise HyflexInputError("--methods", "method", f"expected one of {list(METHODS)}, got {method!r}")
     if selector not in METHODS[method]:
@@ -62,6 +63,7 @@ def top_k_mask(scores: torch.Tensor, share: float, generator: torch.Generator | 
 
 
 def rank_scores(module, selector: str, importance: torch.Tensor | None) -> torch.Tensor:
+    """Score of every rank component (or weight) by ``selector``; higher = keep in SLC."""
     if selector == "gradient":
         if importance is None:
             raise HyflexInputError("run", "importance", "no importance scores stored for this matrix")

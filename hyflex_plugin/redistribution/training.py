@@ -26,12 +26,14 @@ from hyflex_plugin.redistribution.svd import decomposed_matrices, find_block_lin
 
 
 def save_torch(obj, path: str | Path) -> Path:
+    """Save ``obj`` with torch to ``path`` atomically."""
     buf = io.BytesIO()
     torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())
 
 
 def load_torch(path: str | Path):
+    """Load a torch file on the CPU."""
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
