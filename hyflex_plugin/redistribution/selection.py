@@ -25,17 +25,16 @@ METHODS = {"gradient-redistribution": SVD_SELECTORS, "brute-force": DENSE_SELECT
 
 
 def check_share(share: float, source: str = "--slc-fraction") -> float:
-    """SLC share as a fraction 0-1 (raises naming the option if outside [0, 100] %)."""
+    """SLC share as a fraction 0-1, from 0.1 or "10%" (:func:`hyflex_plugin.argtypes.fraction`).
+
+    Raises :class:`HyflexInputError` naming ``source`` if it is not a share.
+    """
+    from hyflex_plugin.argtypes import BadValue, fraction
+
     try:
-        s = float(share)
-    except (TypeError, ValueError):
-        raise HyflexInputError(source, "slc_fraction", f"expected a number, got {share!r}") from None
-    if not 0.0 <= s <= 1.0:
-        raise HyflexInputError(
-            source, "slc_fraction",
-            f"SLC fraction must lie in [0, 100] % (a fraction 0-1), got {s:g} ({s * 100:g} %)",
-        )
-    return s
+        return fraction(share)
+    except BadValue as exc:
+        raise HyflexInputError(source, "slc_fraction", str(exc)) from None
 
 
 def check_selector(method: str, selector: str, source: str = "--selectors") -> None:
