@@ -319,7 +319,8 @@ def load_arch(path: str | Path | None = None) -> HyflexDesign:
 
 def check_ranges(design: HyflexDesign, source: str) -> None:
     """Every ``ranges`` entry names a numeric field and has min <= max (a copied design may set
-    the field outside the range it inherited: a sweep explores beyond plausible values)."""
+    the field outside the range it inherited: a sweep explores beyond plausible values).
+    """
     for key, r in design.ranges.items():
         field = f"ranges.{key}"
         try:

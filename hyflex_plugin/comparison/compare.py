@@ -273,7 +273,8 @@ def _closest(values, target):
 def claim_value(c, row_of, seq_lens) -> tuple[float, int, dict, dict] | None:
     """(value, N, HyFlexPIM row, baseline row) of claim ``c``: the ratio of ``c.metric`` at the
     claim's N (the closest run) or, for an "up to" claim, the best over ``seq_lens``.
-    ``row_of(design_key, n)`` returns a row dict (keys as in ``Comparison.rows``) or None."""
+    ``row_of(design_key, n)`` returns a row dict (keys as in ``Comparison.rows``) or None.
+    """
     if c.seq_len is None:
         ns = list(seq_lens)
     else:

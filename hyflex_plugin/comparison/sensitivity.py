@@ -64,6 +64,7 @@ class Param:
     file: str            # the file that holds the number
 
     def to_dict(self) -> dict:
+        """The parameter as JSON-able data."""
         return {k: getattr(self, k) for k in ("key", "kind", "name", "design", "nominal", "lo",
                                               "hi", "unit", "source", "file")}
 
@@ -118,6 +119,8 @@ def _component_costs() -> dict:
 
 @dataclass
 class Factors:
+    """Ratios of component costs under varied constants to the nominal ones (1 = unchanged)."""
+
     energy: dict[str, float] = field(default_factory=dict)
     sfu: dict[str, float] = field(default_factory=dict)
     digital_latency: float = 1.0
@@ -137,7 +140,8 @@ def factors(consts: dict[str, float]) -> Factors:
 
 def recost(result: ModelResult, design, f: Factors) -> ModelResult:
     """``result`` (exact, nominal) re-costed for ``design`` and factors ``f``; call it inside
-    ``overridden_constants(consts)`` so the timing functions see the same constants."""
+    ``overridden_constants(consts)`` so the timing functions see the same constants.
+    """
     tokens = result.seq_len * result.batch
     timing = analog_timing(design) if design.linear_path == "analog" else None
     memo: dict[int, LayerResult] = {}
@@ -202,6 +206,7 @@ class Recoster:
                 cache=cache)
 
     def nominal_values(self) -> dict[str, float]:
+        """Every claim's model value at the nominal inputs."""
         return {p.key: p.nominal for p in self.params}
 
     def split(self, values: dict[str, float]):
@@ -243,6 +248,7 @@ class Recoster:
         return out
 
     def claim_values(self, rows: dict[tuple[str, int], dict], claim_keys) -> dict[str, float]:
+        """Each claim's model value from rows keyed by (design, N)."""
         out = {}
         for key in claim_keys:
             c = self.claims.claim(key)
