@@ -27,15 +27,17 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from hyflex_plugin.comparison.baselines import HYFLEX, evaluate_design, load_design
+from hyflex_plugin.comparison.baselines import HYFLEX, load_design
 from hyflex_plugin.comparison.compare import _row, claim_value
 from hyflex_plugin.comparison.published import PaperClaims, load_claims
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.costmodels.constants import (
     DATA_FILE,
     load_constants,
     overridden_constants,
 )
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation import EvaluationRequest, evaluate
 from hyflex_plugin.evaluation.engine import EinsumCost
 from hyflex_plugin.evaluation.model import LayerResult, ModelResult, pu_area_m2
 from hyflex_plugin.evaluation.timing import (
@@ -187,8 +189,6 @@ class Recoster:
 
     def __init__(self, model, seq_lens, design_keys, params: list[Param], claims: PaperClaims,
                  cache: bool = True, progress: bool = False):
-        from tqdm import tqdm
-
         self.model, self.seq_lens = model, sorted(seq_lens)
         self.design_keys = list(design_keys)
         self.params, self.claims = params, claims
@@ -199,11 +199,11 @@ class Recoster:
         jobs = [(k, n, s) for k in self.design_keys for n in self.seq_lens
                 for s in (self.shares if self.designs[k].slc_fraction is None else [None])]
         self.nominal: dict[tuple, ModelResult] = {}
-        for k, n, s in tqdm(jobs, desc="sensitivity: exact nominal runs", disable=not progress,
+        for k, n, s in progress_bar(jobs, desc="sensitivity: exact nominal runs", enabled=progress,
                             unit="eval"):
-            self.nominal[(k, n, s)] = evaluate_design(
-                self.designs[k], model, n, claims.hyflex_slc_fraction if s is None else s,
-                cache=cache)
+            self.nominal[(k, n, s)] = evaluate(EvaluationRequest(
+                model=model, seq_len=n, slc_fraction=claims.hyflex_slc_fraction if s is None else s,
+                design=self.designs[k], cache=cache))
 
     def nominal_values(self) -> dict[str, float]:
         """Every claim's model value at the nominal inputs."""
@@ -243,7 +243,8 @@ class Recoster:
         with overridden_constants(consts):
             for k in self.design_keys:
                 for n in self.seq_lens:
-                    res = evaluate_design(designs[k], self.model, n, share, cache=cache)
+                    res = evaluate(EvaluationRequest(model=self.model, seq_len=n, slc_fraction=share,
+                                                     design=designs[k], cache=cache))
                     out[(k, n)] = _row(k, res, share if designs[k].slc_fraction is None else None)
         return out
 
@@ -276,7 +277,6 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
                     progress: bool = True) -> dict:
     """One-at-a-time, then Latin-hypercube sensitivity of the modelled claims (see module doc)."""
     from scipy.stats import qmc
-    from tqdm import tqdm
 
     from hyflex_plugin.workloads.shapes import load_model_shape
 
@@ -296,7 +296,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
 
     nominal = rc.claim_values(rc.rows({}), keys)
     oat = {k: [] for k in keys}
-    for p in tqdm(params, desc="sensitivity: one at a time", disable=not progress):
+    for p in progress_bar(params, desc="sensitivity: one at a time", enabled=progress):
         lo = rc.claim_values(rc.rows({p.key: p.lo}), keys)
         hi = rc.claim_values(rc.rows({p.key: p.hi}), keys)
         for k in keys:
@@ -306,7 +306,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
     unit = qmc.LatinHypercube(d=len(params), seed=seed).random(samples)
     points = [{p.key: p.lo + u * (p.hi - p.lo) for p, u in zip(params, row)} for row in unit]
     values = {k: [] for k in keys}
-    for pt in tqdm(points, desc="sensitivity: Latin hypercube", disable=not progress):
+    for pt in progress_bar(points, desc="sensitivity: Latin hypercube", enabled=progress):
         cv = rc.claim_values(rc.rows(pt), keys)
         for k in keys:
             values[k].append(cv.get(k, math.nan))
@@ -333,7 +333,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
     checks = []
     if recheck:
         pick = _recheck_points(points, values[keys[0]], recheck)
-        for i in tqdm(pick, desc="sensitivity: AccelForge re-check", disable=not progress):
+        for i in progress_bar(pick, desc="sensitivity: AccelForge re-check", enabled=progress):
             fast = rc.claim_values(rc.rows(points[i]), keys)
             exact = rc.claim_values(rc.exact_rows(points[i], cache=cache), keys)
             for k in keys:
