@@ -202,8 +202,8 @@ def _share_of(cmp: Comparison, key: str) -> str:
 
 def _markdown(cmp: Comparison) -> str:
     """The report: header, claims, modelled designs, published designs, plots and files."""
-    parts = (_md_header(cmp), _md_claims(cmp), _md_baselines(cmp), _md_modelled(cmp),
-             _md_published(cmp), _md_plots_and_files(cmp))
+    parts = (_md_header(cmp), _md_claims(cmp), _md_baselines(cmp), _md_modelled(cmp), _md_fit(cmp),
+             _md_iso_area(cmp), _md_observations(cmp), _md_published(cmp), _md_plots_and_files(cmp))
     return "\n".join(line for part in parts for line in part)
 
 
@@ -279,7 +279,7 @@ def _md_baselines(cmp: Comparison) -> list[str]:
 
 
 def _md_modelled(cmp: Comparison) -> list[str]:
-    """Every modelled row per model, with speed-up and efficiency gain, and observations."""
+    """Every modelled row per model, with speed-up and efficiency gain."""
     slc = cmp.reference.get("slc_fraction")
     md = ["## Modelled designs", ""]
     for model in cmp.models:
@@ -304,11 +304,18 @@ def _md_modelled(cmp: Comparison) -> list[str]:
                         f"{r['pus']} | {_fmt(sp)} | {_fmt(ef)} |")
         md.append("")
     md.append(f"Speed-up and efficiency gain: HyFlexPIM at {slc:.0%} SLC divided by the row's design.")
-    md += ["", "### Does the model fit each design's organisation?", "",
-           "Each design maps one transformer block to one PU (ASADI: one PE per encoder layer). "
-           "A block whose weights need more analog arrays than a PU has spans several PUs.", "",
-           "| model | design | PUs per block | PUs | chips (PUs per chip) | area [mm²] | one PU per block |",
-           "|---|---|---|---|---|---|---|"]
+    return md
+
+
+def _md_fit(cmp: Comparison) -> list[str]:
+    """Whether each design holds one transformer block per PU, at the first N."""
+    slc = cmp.reference.get("slc_fraction")
+    n_ref = cmp.seq_lens[0]
+    md = ["", "### Does the model fit each design's organisation?", "",
+          "Each design maps one transformer block to one PU (ASADI: one PE per encoder layer). "
+          "A block whose weights need more analog arrays than a PU has spans several PUs.", "",
+          "| model | design | PUs per block | PUs | chips (PUs per chip) | area [mm²] | one PU per block |",
+          "|---|---|---|---|---|---|---|"]
     for model in cmp.models:
         for d in cmp.designs:
             r = cmp.row(d, model, n_ref, slc)
@@ -318,13 +325,21 @@ def _md_modelled(cmp: Comparison) -> list[str]:
             md.append(f"| {model} | {r['label']} | {r['pus_per_layer']} | {r['pus']} | "
                       f"{r['chips']} ({per_chip}) | {_fmt(r['area_mm2'])} | "
                       f"{'yes' if r['fits_one_pu_per_layer'] else 'no'} |")
+    return md
+
+
+def _md_iso_area(cmp: Comparison) -> list[str]:
+    """Every design at the area of one HyFlexPIM chip (when the comparison has that view)."""
+    slc = cmp.reference.get("slc_fraction")
+    md: list[str] = []
     if cmp.iso_area:
         md += ["", "### Iso-area view", "",
                f"Every design gets {_fmt(cmp.iso_area['budget_m2'] * 1e6)} mm², the area of one full "
                "HyFlexPIM chip: a smaller pipeline is replicated, a larger one spanned over the PUs "
                "that fit (crossbars re-programmed between turns, write cost not priced: optimistic), "
                "or reported as not fitting.", "",
-               "| model | N | design | area needed [mm²] | view | throughput [TOPS] | iso-area throughput [TOPS] | note |",
+               "| model | N | design | area needed [mm²] | view | throughput [TOPS] | "
+               "iso-area throughput [TOPS] | note |",
                "|---|---|---|---|---|---|---|---|"]
         for model in cmp.models:
             for n in cmp.seq_lens:
@@ -336,8 +351,16 @@ def _md_modelled(cmp: Comparison) -> list[str]:
                               f"{r['iso_area_mode']} | {_fmt(r['throughput_tops'])} | "
                               f"{_fmt(r['iso_area_throughput_tops'])} | {r['iso_area_note']} |")
         md += ["", "Throughput claims at iso area (HyFlexPIM / baseline): " + "; ".join(
-            f"{c['name']}: {'n/a (baseline does not fit)' if c.get('model_iso_area') is None else format(c['model_iso_area'], '.2f') + 'x'}"
+            f"{c['name']}: "
+            + ("n/a (baseline does not fit)" if c.get("model_iso_area") is None
+               else format(c["model_iso_area"], ".2f") + "x")
             for c in cmp.claims if "model_iso_area" in c) + "."]
+    return md
+
+
+def _md_observations(cmp: Comparison) -> list[str]:
+    """What the numbers show, in sentences."""
+    md: list[str] = []
     md += ["", "### Observations", ""] + [f"- {o}" for o in observations(cmp)]
     return md
 
