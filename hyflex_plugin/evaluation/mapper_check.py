@@ -48,7 +48,8 @@ def layer_cases(design: HyflexDesign, shape: ModelShape, seq_len: int,
                 slc_fraction: float | None, partition: PartitionFile | None = None) -> list[Case]:
     """The distinct analog parts and digital matmuls of block 0 of ``shape`` (batch 1), split
     by a uniform ``slc_fraction`` or by ``partition`` (SVD factors), as the evaluation splits
-    them."""
+    them.
+    """
     cases: dict[str, Case] = {}
     for e in layer_einsums(shape, seq_len, linear_path=design.linear_path):
         if e.category == "linear" and design.linear_path == "analog":
