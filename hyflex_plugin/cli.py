@@ -73,7 +73,8 @@ _interrupted = False
 def _on_sigint(signum, frame):
     """Ctrl-C while working: remember it (a KeyboardInterrupt raised inside a ``__del__`` or a
     thread's clean-up, e.g. tqdm's, is printed as "Exception ignored" and swallowed), then
-    interrupt as Python's default handler does."""
+    interrupt as Python's default handler does.
+    """
     global _interrupted
     _interrupted = True
     raise KeyboardInterrupt
@@ -81,7 +82,8 @@ def _on_sigint(signum, frame):
 
 def _on_sigint_at_exit(signum, frame):
     """Ctrl-C after the command finished (interpreter shutdown, tqdm's monitor thread joining):
-    results are already written atomically, so stop at once with the interrupted status."""
+    results are already written atomically, so stop at once with the interrupted status.
+    """
     with contextlib.suppress(Exception):
         sys.stdout.flush()
         sys.stderr.flush()
