@@ -41,6 +41,7 @@ demo: $(VENV)/.stamp-core
 	$(VENV)/bin/hyflex demo
 
 test: $(VENV)/.stamp-ml
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-ml

@@ -23,14 +23,16 @@ RESULTS = HERE / "results"
 
 
 def plot(rows, path):
+    """Plot accuracy against SLC share per method and selector into ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import io
+
     import matplotlib.pyplot as plt
     import numpy as np
 
     from hyflex_plugin.io import atomic_write_bytes
-    import io
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     curves = sorted({(r["method"], r["selector"]) for r in rows if r["method"] != "reference"})
@@ -63,6 +65,7 @@ def plot(rows, path):
 
 
 def main(argv=None):
+    """Run the accuracy benchmark; print and save its JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default="runs/minilm-bench")
     ap.add_argument("--quick", action="store_true", help="tiny-bert, 64 sentences (smoke test)")

@@ -38,6 +38,7 @@ def _run(argv: list[str], cache: Path) -> dict:
 
 
 def main() -> None:
+    """Run the comparison benchmark; print and save its JSON."""
     results = {"cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         cache, out = Path(tmp) / "cache", Path(tmp) / "demo"

@@ -60,6 +60,7 @@ _PEAK = "\nimport resource as _r\nprint('PEAK_RSS_KB', _r.getrusage(_r.RUSAGE_SE
 
 
 def run_part(code: str) -> dict:
+    """Run ``code`` in a fresh Python and return the figures it prints (JSON)."""
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code + _PEAK], capture_output=True, text=True,
@@ -76,6 +77,7 @@ def run_part(code: str) -> dict:
 
 
 def main() -> None:
+    """Run the evaluation benchmark; print and save its JSON."""
     load_before = os.getloadavg()[0]
     results = {name: run_part(code) for name, code in PARTS.items()}
     # the machine is shared: the 1-minute load average says how busy it was (2 cores)

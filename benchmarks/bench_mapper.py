@@ -21,6 +21,7 @@ OUT = ROOT / "benchmarks" / "results" / "mapper.json"
 
 
 def main() -> None:
+    """Run the mapper benchmark; print and save its JSON."""
     os.environ["HYFLEX_CACHE_DIR"] = tempfile.mkdtemp(prefix="hyflex-bench-mapper-")
     from hyflex_plugin.architecture import load_arch
     from hyflex_plugin.evaluation import evaluate_model

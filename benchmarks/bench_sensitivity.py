@@ -56,6 +56,7 @@ def _run(code: str) -> dict:
 
 
 def main() -> None:
+    """Run the sensitivity benchmark; print and save its JSON."""
     res = {"load_average_1min": {"before": os.getloadavg()[0]}}
     for name, code in PARTS.items():
         print(f"running {name} ...", flush=True)

@@ -69,6 +69,7 @@ def speedup(run: str, n_points: int = 12) -> dict:
 
 
 def main() -> None:
+    """Run the reduced (or full) study for one model and save its timings as JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="minilm", choices=["minilm", "mpnet"])
     ap.add_argument("--runs", default="runs/study", help="folder for the run folders")

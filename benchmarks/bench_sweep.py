@@ -114,7 +114,8 @@ if __name__ == '__main__':
 
 def _external_clusters(tmp: Path) -> tuple[list[subprocess.Popen], list[str]]:
     """A scheduler with 1 worker and one with 2 workers, every process started by
-    ``dask scheduler`` / ``dask worker`` in its own session (as on separate hosts)."""
+    ``dask scheduler`` / ``dask worker`` in its own session (as on separate hosts).
+    """
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYFLEX_CACHE_DIR": str(tmp / "cache")}
     procs, addresses = [], []
@@ -170,6 +171,7 @@ def _load() -> float:
 
 
 def main() -> None:
+    """Run the sweep benchmark; print and save its JSON."""
     res = {"machine": {"cores": os.cpu_count(), "load_1min_before": _load()},
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     with tempfile.TemporaryDirectory() as out:

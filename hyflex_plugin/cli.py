@@ -3,6 +3,12 @@
 Every sub-command is a thin wrapper over a Python API function of the same stage, so the CLI
 and the API do the same things. Sub-command modules import heavy packages (torch, AccelForge)
 only inside their handlers, so ``hyflex --help`` stays fast and torch-free.
+
+Conventions of every sub-command: option values are parsed in argparse ``type=`` functions from
+:mod:`hyflex_plugin.argtypes` (the same parsers the Python API uses), choices come from the
+stage's own tuples, help texts show defaults with ``%(default)s``, handlers are named
+``cmd_<command>``. Results go to stdout; messages go through :mod:`hyflex_plugin.console`'s
+logger to stderr (``-q`` silences them, ``-v`` adds detail).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import sys
 import threading
 
 from hyflex_plugin import __version__
+from hyflex_plugin.console import setup_logging
 from hyflex_plugin.errors import HyflexInputError
 
 # Modules that define ``register(subparsers)``; order is the pipeline's order.
@@ -29,13 +36,28 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line (as every hyflex input error is)."""
+
+    def error(self, message: str):
+        """Print ``hyflex CMD: error: MESSAGE`` (no usage block) and exit with 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The ``hyflex`` parser with every stage's sub-commands."""
+    parser = _Parser(
         prog="hyflex",
         description="HyFlexPIM hybrid SLC/MLC RRAM PIM: cost models, evaluation on AccelForge, "
         "gradient redistribution, comparison and Timeloop export.",
     )
     parser.add_argument("--version", action="version", version=f"hyflex {__version__}")
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("-q", "--quiet", action="store_const", dest="verbosity", const=-1,
+                      help="print results only: no progress bars, no messages besides errors")
+    talk.add_argument("-v", "--verbose", action="count", dest="verbosity",
+                      help="more messages on stderr (repeatable)")
+    parser.set_defaults(verbosity=0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -98,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage error (2) or --help/--version (0)
+        return exc.code if isinstance(exc.code, int) else 2
+    setup_logging(args.verbosity)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -8,10 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,17 +21,33 @@ from hyflex_plugin.errors import HyflexInputError
 
 M = TypeVar("M", bound=BaseModel)
 
-# mkstemp/mkdtemp create private (0600/0700) entries; results get the usual modes under umask
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
-_DIR_MODE = 0o777 & ~_UMASK
+
+def _unique_sibling(path: Path, suffix: str, create: Callable[[Path], None]) -> Path:
+    """Create (with ``create``) a new hidden sibling of ``path`` with a random name; return it.
+
+    The entry is created with the usual modes (0666 / 0777 minus the process umask, applied by
+    the kernel), so a result is readable like any other file; the umask is never changed.
+    """
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            create(tmp)
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name next to {path}")
 
 
 def cache_dir() -> Path:
-    """hyflex's cache folder: ``$HYFLEX_CACHE_DIR`` or ``~/.cache/hyflex``."""
+    """The disk cache folder.
+
+    ``$HYFLEX_CACHE_DIR``, else the user cache folder from platformdirs (``$XDG_CACHE_HOME/hyflex``,
+    by default ``~/.cache/hyflex`` on Linux).
+    """
+    import platformdirs
+
     d = os.environ.get("HYFLEX_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "hyflex"
+    return Path(d) if d else Path(platformdirs.user_cache_dir("hyflex", appauthor=False))
 
 
 def _check_parents(path: Path, option: str, field: str | None) -> None:
@@ -73,11 +89,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
     path = check_output_file(path, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fds: list[int] = []
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    tmp = _unique_sibling(path, ".tmp", lambda p: fds.append(os.open(p, flags, 0o666)))
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fds[0], "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -92,10 +109,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def atomic_write_yaml(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as YAML (keys in order) to ``path`` atomically."""
     return atomic_write_text(path, yaml.safe_dump(obj, sort_keys=False))
 
 
@@ -108,13 +127,12 @@ def atomic_directory(target: str | os.PathLike, force: bool = False) -> Iterator
     """
     target = check_output_folder(target, str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    tmp = _unique_sibling(target, ".partial", lambda p: os.mkdir(p, 0o777))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    os.chmod(tmp, _DIR_MODE)  # mkdtemp creates 0700
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")

@@ -10,8 +10,7 @@ import pytest
 
 from hyflex_plugin.architecture import load_arch
 from hyflex_plugin.errors import HyflexInputError
-from hyflex_plugin.evaluation import evaluate_model
-from hyflex_plugin.evaluation import engine
+from hyflex_plugin.evaluation import engine, evaluate_model
 from hyflex_plugin.evaluation.engine import (
     arrays_for_linear,
     evaluate_einsum,
@@ -283,7 +282,7 @@ def test_cli_json(tmp_path):
     assert set(d["layers"][0]["einsums"]["q"]) >= {"energy_j", "latency_s", "energy_by_component_j"}
     bad = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--seq-len", "-3"],
                          capture_output=True, text=True)
-    assert bad.returncode == 2 and "seq_len" in bad.stderr
+    assert bad.returncode == 2 and "argument --seq-len: expected a positive integer" in bad.stderr
     arch = subprocess.run([sys.executable, "-m", "hyflex_plugin", "evaluate", "--arch", "nope.yaml"],
                           capture_output=True, text=True)
     assert arch.returncode == 2 and "--arch" in arch.stderr and "hyflexpim.yaml" in arch.stderr
@@ -302,8 +301,15 @@ def test_cli_table_and_json_file_in_process(tmp_path, capsys):
     out = tmp_path / "deep" / "result.json"
     assert main(["evaluate", "--model", str(cfg), "--seq-len", "16", "--slc-fraction", "0.25",
                  "--arch", "all-mlc.yaml", "--json", str(out)]) == 0
-    table = capsys.readouterr().out
-    assert "TOPS/W" in table and "energy by category" in table and str(out) in table
+    printed = capsys.readouterr()
+    table = printed.out
+    assert "TOPS/W" in table and "energy by category" in table and str(out) not in table
+    assert f"hyflex: wrote {out}" in printed.err
+    # -q: the result only, no message
+    assert main(["-q", "evaluate", "--model", str(cfg), "--seq-len", "16", "--slc-share", "25%",
+                 "--arch", "all-mlc.yaml", "--json", str(out)]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.out == table and quiet.err == ""
     d = json.loads(out.read_text())
     assert d["arch"] == "HyFlexPIM all-MLC" and d["slc_fraction"] == 0
     assert not list(out.parent.glob(".*.tmp"))  # written atomically, no leftovers

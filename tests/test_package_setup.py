@@ -70,6 +70,27 @@ def test_atomic_write_text_replaces(tmp_path):
     assert p.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temp file's private 0600
 
 
+def test_results_follow_the_umask_and_import_leaves_it_alone(tmp_path):
+    # a fresh process with umask 027: importing hyflex never touches the umask, and results
+    # get 0640 / 0750 (the temporary entries are created with the final modes)
+    code = (
+        "import os, sys; os.umask(0o027)\n"
+        "import hyflex_plugin.cli, hyflex_plugin.io as io\n"
+        "from pathlib import Path\n"
+        "assert os.umask(0o027) == 0o027\n"
+        "d = Path(sys.argv[1])\n"
+        "f = io.atomic_write_text(d / 'f.txt', 'x')\n"
+        "with io.atomic_directory(d / 'dir') as t:\n"
+        "    (t / 'a').write_text('a')\n"
+        "print(oct(f.stat().st_mode & 0o777), oct((d / 'dir').stat().st_mode & 0o777))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0o640", "0o750"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "f.txt"]
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: int

@@ -157,8 +157,9 @@ def test_selectors_pick_top_share():
     sv = selection.svd_slc_ranks(m, 0.25, "singular-value", imp)
     assert sv[path] == [0, 1, 2, 3]  # SVD sorts sigma descending
     assert all(len(v) == 0 for v in selection.svd_slc_ranks(m, 0.0, "random", imp).values())
-    with pytest.raises(HyflexInputError, match=r"\[0, 100\] %"):
+    with pytest.raises(HyflexInputError, match=r"--slc-fraction.*between 0 and 1.*got 1.2"):
         selection.check_share(1.2)
+    assert selection.check_share("10%") == 0.1
     with pytest.raises(HyflexInputError, match="selector"):
         selection.check_selector("brute-force", "singular-value")
 

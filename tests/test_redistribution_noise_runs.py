@@ -146,7 +146,7 @@ def test_cli_bad_inputs_one_line_exit_2(tmp_path):
                    str(tmp_path / "r1"), "--n-train", "8", "--n-test", "8", "--n-calib", "4"],
                   [str(labels), "'label'", "'0.73'", "whole number"]))
     cases.append((["partition", str(tmp_path), "--slc-share", "0.1,0.2", "--out", str(tmp_path / "p.yaml")],
-                  ["--slc-share", "slc_fraction", "'0.1,0.2'", "one value"]))
+                  ["--slc-share", "'0.1,0.2'", "between 0 and 1"]))
     cases.append((["accuracy", str(tmp_path), "--seeds", "0,1.7"],
                   ["--seeds", "'1.7'", "whole numbers"]))
     for argv, words in cases:

@@ -118,7 +118,7 @@ def test_cli_partition_and_accuracy(tiny_run, tmp_path, capsys):
     assert PartitionFile.load(out).layer(1).matrix("ffn1").rank == 21
     assert main(["partition", str(tiny_run), "--slc-share", "120%", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "--slc-share" in err and "[0, 100] %" in err
+    assert "--slc-fraction/--slc-share" in err and "between 0 and 1" in err and "120%" in err
     assert main(["accuracy", str(tiny_run), "--shares", "0.1", "--seeds", "0", "--methods",
                  "gradient-redistribution", "--svd-selectors", "singular-value",
                  "--out", str(tmp_path / "a.csv")]) == 0

@@ -259,20 +259,19 @@ class HyflexDesign(StrictModel):
 
     @property
     def arrays_per_pu(self) -> int:
+        """Analog crossbar arrays per PU (count)."""
         return self.pu.analog_modules * self.pu.arrays_per_module
 
-    @property
-    def digital_lanes_per_pu(self) -> int:
-        return self.pu.digital_modules * self.pu.digital_arrays_per_module * self.digital.rows
-
     def template_path(self, kind: str) -> Path:
+        """The AccelForge template of the ``analog`` or ``digital`` path (absolute path)."""
         return ARCH_DIR / self.templates[kind]
 
     def mapping_path(self, kind: str) -> Path:
+        """The fixed mapping of the ``analog`` or ``digital`` path (absolute path)."""
         return MAPPING_DIR / self.mappings[kind]
 
     def fingerprint(self) -> str:
-        """Hash of everything in this design that affects an evaluation."""
+        """Hash of everything in this design that affects an evaluation (the sweep's cache key)."""
         h = hashlib.sha256(self.model_dump_json().encode())
         for kind in ("analog", "digital"):
             h.update(self.template_path(kind).read_bytes())
@@ -320,7 +319,8 @@ def load_arch(path: str | Path | None = None) -> HyflexDesign:
 
 def check_ranges(design: HyflexDesign, source: str) -> None:
     """Every ``ranges`` entry names a numeric field and has min <= max (a copied design may set
-    the field outside the range it inherited: a sweep explores beyond plausible values)."""
+    the field outside the range it inherited: a sweep explores beyond plausible values).
+    """
     for key, r in design.ranges.items():
         field = f"ranges.{key}"
         try:

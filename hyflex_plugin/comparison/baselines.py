@@ -1,20 +1,21 @@
 """Modelled baselines: designs built from hyflex's component models and run on the same engine.
 
 Each baseline is a design file in ``arch_specs/`` and goes through
-:func:`hyflex_plugin.evaluation.evaluate_model`, the same engine and cost models as HyFlexPIM.
+:func:`hyflex_plugin.evaluation.evaluate`, the same engine and cost models as HyFlexPIM (a design
+with ``linear_path: digital``, digital-pim-only.yaml, runs its linear layers on the digital path).
 Adding a modelled baseline = adding a design file and a line to :data:`DESIGNS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from hyflex_plugin.architecture.design import ARCH_DIR, HyflexDesign, load_arch
 
 
 @dataclass(frozen=True)
 class Baseline:
+    """A modelled design of the comparison: key, design file, label, role."""
     key: str
     spec: str  # file in arch_specs/
     label: str
@@ -44,6 +45,7 @@ PARTITIONED = Baseline("hyflexpim-partition", "hyflexpim.yaml", "HyFlexPIM (part
 
 
 def baseline(key: str) -> Baseline:
+    """The design of the comparison named ``key`` (KeyError if there is none)."""
     for d in (*DESIGNS, PARTITIONED):
         if d.key == key:
             return d
@@ -51,17 +53,6 @@ def baseline(key: str) -> Baseline:
 
 
 def load_design(key: str) -> HyflexDesign:
+    """The validated design file of the comparison design ``key``."""
     return load_arch(ARCH_DIR / baseline(key).spec)
 
-
-def evaluate_design(design: HyflexDesign, model, seq_len: int, slc_fraction: float | None,
-                    cache: bool = True, partition=None):
-    """Evaluate ``model`` at ``seq_len`` on ``design`` with the evaluation stage (a ``ModelResult``).
-
-    A design with ``linear_path: digital`` (digital-pim-only.yaml) runs its linear layers on the
-    digital PIM path inside :func:`~hyflex_plugin.evaluation.evaluate_model`.
-    """
-    from hyflex_plugin.evaluation import evaluate_model
-
-    return evaluate_model(model=model, seq_len=seq_len, slc_fraction=slc_fraction, arch=design,
-                          cache=cache, partition=partition)

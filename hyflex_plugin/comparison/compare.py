@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
+from hyflex_plugin.argtypes import BadValue, fraction, positive_int
 from hyflex_plugin.comparison.baselines import (
     BASELINE_KEYS,
     HYFLEX,
     PARTITIONED,
     baseline,
-    evaluate_design,
     load_design,
 )
 from hyflex_plugin.comparison.published import (
@@ -33,6 +31,7 @@ from hyflex_plugin.comparison.published import (
     load_published,
     normalised,
 )
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
 
 DEFAULT_MODELS = ("bert-base", "bert-large", "gpt2", "llama-3.2-1b", "vit-base")
@@ -67,6 +66,7 @@ class Comparison:
         return None
 
     def to_dict(self) -> dict:
+        """Everything as plain JSON-able data (what ``comparison.json`` holds)."""
         return {
             "config": {"models": self.models, "seq_lens": self.seq_lens,
                        "slc_fractions": self.slc_fractions, "designs": self.designs},
@@ -113,17 +113,17 @@ def _row(design_key: str, result, requested_slc: float | None) -> dict:
     return row
 
 
-def _check_list(option: str, field_name: str, values, allowed=None, kind=None) -> list:
+def _check_list(option: str, field_name: str, values, allowed=None, parse=None) -> list:
+    """``values`` as a list without repeats, each parsed by ``parse`` (an argtypes function)."""
     values = list(values)
     if not values:
         raise HyflexInputError(option, field_name, "expected at least one value")
+    if parse is not None:
+        try:
+            values = [parse(v) for v in values]
+        except BadValue as exc:
+            raise HyflexInputError(option, field_name, str(exc)) from None
     for v in values:
-        if kind is int and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-            raise HyflexInputError(option, field_name, f"expected positive integers, got {v!r}")
-        if kind is float and (isinstance(v, bool) or not isinstance(v, (int, float))
-                              or not 0.0 <= v <= 1.0):
-            raise HyflexInputError(option, field_name,
-                                   f"expected shares between 0 and 1 (e.g. 0.1), got {v!r}")
         if allowed is not None and v not in allowed:
             raise HyflexInputError(option, field_name, f"unknown {v!r}: expected one of {', '.join(allowed)}")
     unique = []
@@ -160,6 +160,7 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     HyFlexPIM is then also run with it (design ``hyflexpim-partition``). With ``models=None`` the
     model is the partition's; otherwise every model must match the partition's shape.
     """
+    from hyflex_plugin.evaluation import EvaluationRequest, evaluate
     from hyflex_plugin.partition.schema import PartitionFile
     from hyflex_plugin.workloads.einsums import check_seq_len
     from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
@@ -183,13 +184,10 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
                                    "expected models with different names (a config.json is named "
                                    "by its _name_or_path, else its folder or file stem)")
         seen[shape.name] = m
-    if part is not None:
-        for shape in shapes:
-            part.check_model(str(partition) if not isinstance(partition, PartitionFile) else "--partition",
-                             shape)
-    seq_lens = sorted(check_seq_len(n) for n in _check_list("--seq-len", "seq_len", seq_lens, kind=int))
-    slc_fractions = sorted(float(s) for s in _check_list("--slc-fraction", "slc_fraction",
-                                                         slc_fractions, kind=float))
+    seq_lens = sorted(check_seq_len(n) for n in _check_list("--seq-len", "seq_len", seq_lens,
+                                                            parse=positive_int))
+    slc_fractions = sorted(_check_list("--slc-fraction", "slc_fraction", slc_fractions,
+                                       parse=fraction))
     designs = _check_list("--design", "design", designs, allowed=BASELINE_KEYS)
     if HYFLEX not in designs:
         designs = [HYFLEX] + designs
@@ -199,23 +197,24 @@ def run_comparison(models=DEFAULT_MODELS, seq_lens=DEFAULT_SEQ_LENS,
     published = load_published()
     claims = load_claims()
     loaded = {k: load_design(k) for k in designs if k != PARTITIONED.key}
-    if part is not None:
-        loaded[PARTITIONED.key] = loaded[HYFLEX]
-    jobs = []
+    # every request is validated (partition against each model too) before anything runs
+    part_source = "--partition" if isinstance(partition, PartitionFile) else str(partition)
+    jobs = []  # (design key, request, SLC share reported in the row)
     for shape in shapes:
         for n in seq_lens:
             for k in designs:
-                shares = (slc_fractions if loaded[k].slc_fraction is None and k != PARTITIONED.key
-                          else [None])
-                jobs.extend((shape, n, k, s) for s in shares)
-    rows = []
-    for shape, n, k, s in tqdm(jobs, desc="hyflex compare", disable=not progress, unit="eval"):
-        if k == PARTITIONED.key:
-            result = evaluate_design(loaded[k], shape, n, None, cache=cache, partition=part)
-            rows.append(_row(k, result, partition_share(part)))
-        else:
-            result = evaluate_design(loaded[k], shape, n, s, cache=cache)
-            rows.append(_row(k, result, s))
+                if k == PARTITIONED.key:
+                    jobs.append((k, EvaluationRequest(
+                        model=shape, seq_len=n, slc_fraction=None, partition=part,
+                        partition_source=part_source, design=loaded[HYFLEX], cache=cache),
+                        partition_share(part)))
+                    continue
+                shares = slc_fractions if loaded[k].slc_fraction is None else [None]
+                jobs.extend((k, EvaluationRequest(model=shape, seq_len=n, slc_fraction=s,
+                                                  design=loaded[k], cache=cache), s)
+                            for s in shares)
+    rows = [_row(k, evaluate(request), share) for k, request, share in
+            progress_bar(jobs, enabled=progress, desc="hyflex compare", unit="eval")]
     cmp = Comparison([s.name for s in shapes], seq_lens, slc_fractions, list(designs), rows)
     cmp.normalisation = published.normalisation.model_dump()
     cmp.published = published_table(published)
@@ -274,7 +273,8 @@ def _closest(values, target):
 def claim_value(c, row_of, seq_lens) -> tuple[float, int, dict, dict] | None:
     """(value, N, HyFlexPIM row, baseline row) of claim ``c``: the ratio of ``c.metric`` at the
     claim's N (the closest run) or, for an "up to" claim, the best over ``seq_lens``.
-    ``row_of(design_key, n)`` returns a row dict (keys as in ``Comparison.rows``) or None."""
+    ``row_of(design_key, n)`` returns a row dict (keys as in ``Comparison.rows``) or None.
+    """
     if c.seq_len is None:
         ns = list(seq_lens)
     else:
@@ -339,9 +339,11 @@ def _explain(c, h: dict, b: dict) -> str:
     """Numbers behind one model value: where the two designs differ most."""
     name_b = b["label"]
     if c.metric == "throughput":
-        parts = [f"{cat} {h[f'stage_latency_{cat}_s'] * 1e6:.1f} vs {b[f'stage_latency_{cat}_s'] * 1e6:.1f} us"
+        parts = [f"{cat} {h[f'stage_latency_{cat}_s'] * 1e6:.1f} vs "
+                 f"{b[f'stage_latency_{cat}_s'] * 1e6:.1f} us"
                  for cat in CATEGORIES if h[f"stage_latency_{cat}_s"] or b[f"stage_latency_{cat}_s"]]
-        return (f"Slowest pipeline stage at N = {h['seq_len']}: HyFlexPIM {h['stage_latency_s'] * 1e6:.1f} us, "
+        return (f"Slowest pipeline stage at N = {h['seq_len']}: "
+                f"HyFlexPIM {h['stage_latency_s'] * 1e6:.1f} us, "
                 f"{name_b} {b['stage_latency_s'] * 1e6:.1f} us ({'; '.join(parts)}); "
                 f"PUs used {h['pus']} vs {b['pus']}.")
     cats = CATEGORIES if c.scope == "end_to_end" else ("linear",)

@@ -2,13 +2,15 @@
 
 bert-large and bert-base at N = 128, 1024 and 8192, HyFlexPIM at 5 and 10 % SLC against every
 modelled baseline; under 3 minutes on 2 cores with a cold cache (AccelForge runs are cached in
-``~/.cache/hyflex`` or ``$HYFLEX_CACHE_DIR``).
+``$HYFLEX_CACHE_DIR``, else the user cache folder, ``~/.cache/hyflex`` on Linux).
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
+
+from hyflex_plugin.console import log
 
 DEMO_MODELS = ("bert-large", "bert-base")
 DEMO_SEQ_LENS = (128, 1024, 8192)
@@ -33,10 +35,10 @@ def run_and_report(models, seq_lens, slc_fractions, designs=None, out="results/c
                          partition=partition, sensitivity_samples=sensitivity_samples,
                          iso_area=iso_area)
     folder = write_report(cmp, out, json_path)
-    print(f"hyflex: {len(cmp.rows)} evaluations in {time.perf_counter() - t0:.1f} s; "
-          f"report: {Path(folder).resolve() / 'report.md'}")
+    log.info("%d evaluations in %.1f s; report: %s", len(cmp.rows), time.perf_counter() - t0,
+             Path(folder).resolve() / "report.md")
     if json_path:
-        print(f"hyflex: numbers: {Path(json_path).resolve()}")
+        log.info("numbers: %s", Path(json_path).resolve())
     print()
     print(f"The paper's claims against this model ({cmp.reference.get('note', '')}):")
     print(claims_text(cmp.claims))

@@ -78,6 +78,7 @@ class Quantity(StrictModel):
         return self
 
     def si(self) -> float | None:
+        """``value`` in SI units (m^2, W, ops/s, ops/J, ops/s/m^2), or None."""
         return None if self.value is None else self.value * UNITS[self.unit][1]
 
 
@@ -161,6 +162,7 @@ class PublishedDesign(StrictModel):
 
     @property
     def tech_node_m(self) -> float:
+        """The technology node [m]."""
         return parse_tech_node(self.tech_node)
 
 
@@ -201,6 +203,7 @@ class PublishedDesigns(StrictModel):
         return self
 
     def design(self, key: str) -> PublishedDesign:
+        """The design with ``key`` (KeyError if there is none)."""
         for d in self.designs:
             if d.key == key:
                 return d
@@ -329,7 +332,11 @@ def normalised(design: PublishedDesign, target: str = "65nm") -> dict[str, float
     plus the three scale factors. Throughput is derived from area efficiency x area, efficiency
     from throughput / power, where they are not published.
     """
-    from hwcomponents.scaling import tech_node_area, tech_node_energy, tech_node_throughput
+    from hwcomponents.scaling import (
+        tech_node_area,
+        tech_node_energy,
+        tech_node_throughput,
+    )
 
     to, frm = parse_tech_node(target), design.tech_node_m
     a_s, e_s, t_s = tech_node_area(to, frm), tech_node_energy(to, frm), tech_node_throughput(to, frm)

@@ -13,7 +13,13 @@ import json
 import math
 from pathlib import Path
 
-from hyflex_plugin.comparison.baselines import BASELINE_KEYS, HYFLEX, PARTITIONED, baseline, load_design
+from hyflex_plugin.comparison.baselines import (
+    BASELINE_KEYS,
+    HYFLEX,
+    PARTITIONED,
+    baseline,
+    load_design,
+)
 from hyflex_plugin.comparison.compare import CATEGORIES, Comparison
 from hyflex_plugin.io import atomic_directory, atomic_write_json
 
@@ -195,8 +201,14 @@ def _share_of(cmp: Comparison, key: str) -> str:
 
 
 def _markdown(cmp: Comparison) -> str:
-    ref = cmp.reference
-    slc = ref.get("slc_fraction")
+    """The report: header, claims, modelled designs, published designs, plots and files."""
+    parts = (_md_header(cmp), _md_claims(cmp), _md_baselines(cmp), _md_modelled(cmp), _md_fit(cmp),
+             _md_iso_area(cmp), _md_observations(cmp), _md_published(cmp), _md_plots_and_files(cmp))
+    return "\n".join(line for part in parts for line in part)
+
+
+def _md_header(cmp: Comparison) -> list[str]:
+    """Title, what was run and where the numbers come from."""
     md = ["# HyFlexPIM comparison report (hyflex compare)", ""]
     md.append(f"Models: {', '.join(cmp.models)}; N: {', '.join(map(str, cmp.seq_lens))}; "
               f"HyFlexPIM SLC shares: {', '.join(f'{s:.0%}' for s in cmp.slc_fractions)}; "
@@ -207,10 +219,16 @@ def _markdown(cmp: Comparison) -> str:
               "numbers are quoted from the data file `hyflex_plugin/comparison/data/` with their "
               "provenance. Ratios are HyFlexPIM / baseline; *ratio* in the claims table is "
               "model / paper.")
-    md += ["", "## The paper's claims against this model", "",
-           f"{ref.get('note', '')}. \"Up to\" claims take the best ratio over the N run.", "",
-           "| claim | provenance | paper | model | model range (min / median / max) | paper inside | model / paper | verdict | N |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    return md
+
+
+def _md_claims(cmp: Comparison) -> list[str]:
+    """The paper's claims next to this model's values and ranges, and why they differ."""
+    md = ["", "## The paper's claims against this model", "",
+          f"{cmp.reference.get('note', '')}. \"Up to\" claims take the best ratio over the N run.", "",
+          "| claim | provenance | paper | model | model range (min / median / max) | paper inside | "
+          "model / paper | verdict | N |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for c in cmp.claims:
         paper = (f"{c['paper_range'][0]:g}–{c['paper_range'][1]:g}×" if c.get("paper_range")
                  else f"{c['paper']:g}×")
@@ -236,23 +254,38 @@ def _markdown(cmp: Comparison) -> str:
     md += ["", "### Where and why the model differs", ""]
     for c in cmp.claims:
         md.append(f"- **{c['name']}** — {c['verdict']}. {c['explanation']}")
-    md += ["", "### Baselines: modelled or published", "",
-           "| baseline | treatment |", "|---|---|",
-           "| ASADI† | modelled: `arch_specs/asadi-dagger.yaml` on the same engine and cost models (ASADI's organisation, INT8, dense attention) |",
-           "| all-SLC, all-MLC, hybrid without redistribution | modelled: HyFlexPIM hardware with a fixed SLC share ("
-           + ", ".join(f"{baseline(k).label} {_share_of(cmp, k)}" for k in ("all-slc", "all-mlc", "hybrid-no-redistribution"))
-           + ") |",
-           "| digital PIM only | modelled: `arch_specs/digital-pim-only.yaml`, linear layers on the digital NOR-logic path |",
-           "| near-memory processing (NMP) | modelled approximation: the digital-PIM-only design stands in for it (no NMP design is buildable from hyflex's component models) |",
-           "| SPRINT | published only: not buildable from hyflex's component models; only ratios are available, so the claims are shown without a model value |",
-           "| ISAAC | published only (background; CNN accelerator), normalised to 65 nm below |",
-           ""]
+    return md
 
-    n_ref = cmp.seq_lens[0]
-    md += ["## Modelled designs", ""]
+
+def _md_baselines(cmp: Comparison) -> list[str]:
+    """How each baseline is treated: modelled, approximated or published only."""
+    return ["", "### Baselines: modelled or published", "",
+            "| baseline | treatment |", "|---|---|",
+            "| ASADI† | modelled: `arch_specs/asadi-dagger.yaml` on the same engine and cost models "
+            "(ASADI's organisation, INT8, dense attention) |",
+            "| all-SLC, all-MLC, hybrid without redistribution | modelled: HyFlexPIM hardware with a "
+            "fixed SLC share ("
+            + ", ".join(f"{baseline(k).label} {_share_of(cmp, k)}"
+                        for k in ("all-slc", "all-mlc", "hybrid-no-redistribution"))
+            + ") |",
+            "| digital PIM only | modelled: `arch_specs/digital-pim-only.yaml`, linear layers on the "
+            "digital NOR-logic path |",
+            "| near-memory processing (NMP) | modelled approximation: the digital-PIM-only design stands "
+            "in for it (no NMP design is buildable from hyflex's component models) |",
+            "| SPRINT | published only: not buildable from hyflex's component models; only ratios are "
+            "available, so the claims are shown without a model value |",
+            "| ISAAC | published only (background; CNN accelerator), normalised to 65 nm below |",
+            ""]
+
+
+def _md_modelled(cmp: Comparison) -> list[str]:
+    """Every modelled row per model, with speed-up and efficiency gain."""
+    slc = cmp.reference.get("slc_fraction")
+    md = ["## Modelled designs", ""]
     for model in cmp.models:
         md += [f"### {model}", "",
-               "| design | SLC | N | energy [mJ] | stage latency [us] | throughput [TOPS] | TOPS/W | TOPS/mm² | area [mm²] | PUs | speed-up | eff. gain |",
+               "| design | SLC | N | energy [mJ] | stage latency [us] | throughput [TOPS] | TOPS/W | "
+               "TOPS/mm² | area [mm²] | PUs | speed-up | eff. gain |",
                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for n in cmp.seq_lens:
             h = cmp.row(HYFLEX, model, n, slc)
@@ -271,11 +304,18 @@ def _markdown(cmp: Comparison) -> str:
                         f"{r['pus']} | {_fmt(sp)} | {_fmt(ef)} |")
         md.append("")
     md.append(f"Speed-up and efficiency gain: HyFlexPIM at {slc:.0%} SLC divided by the row's design.")
-    md += ["", "### Does the model fit each design's organisation?", "",
-           "Each design maps one transformer block to one PU (ASADI: one PE per encoder layer). "
-           "A block whose weights need more analog arrays than a PU has spans several PUs.", "",
-           "| model | design | PUs per block | PUs | chips (PUs per chip) | area [mm²] | one PU per block |",
-           "|---|---|---|---|---|---|---|"]
+    return md
+
+
+def _md_fit(cmp: Comparison) -> list[str]:
+    """Whether each design holds one transformer block per PU, at the first N."""
+    slc = cmp.reference.get("slc_fraction")
+    n_ref = cmp.seq_lens[0]
+    md = ["", "### Does the model fit each design's organisation?", "",
+          "Each design maps one transformer block to one PU (ASADI: one PE per encoder layer). "
+          "A block whose weights need more analog arrays than a PU has spans several PUs.", "",
+          "| model | design | PUs per block | PUs | chips (PUs per chip) | area [mm²] | one PU per block |",
+          "|---|---|---|---|---|---|---|"]
     for model in cmp.models:
         for d in cmp.designs:
             r = cmp.row(d, model, n_ref, slc)
@@ -285,13 +325,21 @@ def _markdown(cmp: Comparison) -> str:
             md.append(f"| {model} | {r['label']} | {r['pus_per_layer']} | {r['pus']} | "
                       f"{r['chips']} ({per_chip}) | {_fmt(r['area_mm2'])} | "
                       f"{'yes' if r['fits_one_pu_per_layer'] else 'no'} |")
+    return md
+
+
+def _md_iso_area(cmp: Comparison) -> list[str]:
+    """Every design at the area of one HyFlexPIM chip (when the comparison has that view)."""
+    slc = cmp.reference.get("slc_fraction")
+    md: list[str] = []
     if cmp.iso_area:
         md += ["", "### Iso-area view", "",
                f"Every design gets {_fmt(cmp.iso_area['budget_m2'] * 1e6)} mm², the area of one full "
                "HyFlexPIM chip: a smaller pipeline is replicated, a larger one spanned over the PUs "
                "that fit (crossbars re-programmed between turns, write cost not priced: optimistic), "
                "or reported as not fitting.", "",
-               "| model | N | design | area needed [mm²] | view | throughput [TOPS] | iso-area throughput [TOPS] | note |",
+               "| model | N | design | area needed [mm²] | view | throughput [TOPS] | "
+               "iso-area throughput [TOPS] | note |",
                "|---|---|---|---|---|---|---|---|"]
         for model in cmp.models:
             for n in cmp.seq_lens:
@@ -303,17 +351,30 @@ def _markdown(cmp: Comparison) -> str:
                               f"{r['iso_area_mode']} | {_fmt(r['throughput_tops'])} | "
                               f"{_fmt(r['iso_area_throughput_tops'])} | {r['iso_area_note']} |")
         md += ["", "Throughput claims at iso area (HyFlexPIM / baseline): " + "; ".join(
-            f"{c['name']}: {'n/a (baseline does not fit)' if c.get('model_iso_area') is None else format(c['model_iso_area'], '.2f') + 'x'}"
+            f"{c['name']}: "
+            + ("n/a (baseline does not fit)" if c.get("model_iso_area") is None
+               else format(c["model_iso_area"], ".2f") + "x")
             for c in cmp.claims if "model_iso_area" in c) + "."]
-    md += ["", "### Observations", ""] + [f"- {o}" for o in observations(cmp)]
+    return md
 
+
+def _md_observations(cmp: Comparison) -> list[str]:
+    """What the numbers show, in sentences."""
+    md: list[str] = []
+    md += ["", "### Observations", ""] + [f"- {o}" for o in observations(cmp)]
+    return md
+
+
+def _md_published(cmp: Comparison) -> list[str]:
+    """Published designs as published and normalised, with citations."""
     norm = cmp.normalisation
-    md += ["", "## Published designs", "",
-           f"Normalised to {norm.get('target_tech_node')} with {norm.get('method')} — "
-           f"{' '.join(str(norm.get('source', '')).split())}. {' '.join(str(norm.get('note') or '').split())}",
-           "",
-           "| design | venue | node | precision | area [mm²] | power [W] | throughput [TOPS] | TOPS/W | area @65nm [mm²] | TOPS @65nm | TOPS/W @65nm | TOPS/mm² @65nm |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    md = ["", "## Published designs", "",
+          f"Normalised to {norm.get('target_tech_node')} with {norm.get('method')} — "
+          f"{' '.join(str(norm.get('source', '')).split())}. {' '.join(str(norm.get('note') or '').split())}",
+          "",
+          "| design | venue | node | precision | area [mm²] | power [W] | throughput [TOPS] | TOPS/W | "
+          "area @65nm [mm²] | TOPS @65nm | TOPS/W @65nm | TOPS/mm² @65nm |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in cmp.published:
         def s(v, f=1.0):
             return "n/a" if v is None else _fmt(v * f)
@@ -325,11 +386,18 @@ def _markdown(cmp: Comparison) -> str:
                   f"{s(p['area_efficiency_norm'], 1e-18)} |")
     md.append("")
     for p in cmp.published:
-        heads = "; ".join(f"{h['text']}: {h['value']:g}{h['unit']} [{h['provenance']}]" for h in p["headline"])
+        heads = "; ".join(f"{h['text']}: {h['value']:g}{h['unit']} [{h['provenance']}]"
+                          for h in p["headline"])
         md.append(f"- **{p['name']}**: {p['citation']}" + (f", doi:{p['doi']}" if p["doi"] else "")
                   + f". Scope: {p['scope']}." + (f" Headline: {heads}." if heads else "")
                   + (f" Unverified numbers: {', '.join(p['unverified'])}." if p["unverified"] else ""))
-    md += ["", "## Plots", ""]
+    return md
+
+
+def _md_plots_and_files(cmp: Comparison) -> list[str]:
+    """Links to the plots and the list of files in the folder."""
+    n_ref = cmp.seq_lens[0]
+    md = ["", "## Plots", ""]
     for f, t in zip(PLOTS, ("Speed-up vs N per baseline", "Energy-efficiency gain vs N per baseline",
                             f"Energy breakdown per component (N = {n_ref})", f"TOPS/mm² (N = {n_ref})")):
         md += [f"![{t}]({f})", ""]
@@ -338,7 +406,7 @@ def _markdown(cmp: Comparison) -> str:
            "- `energy_by_component.csv`: energy per component of every row",
            "- `claims.csv`, `published.csv`: the two tables above",
            "- `comparison.json`: everything, with `claims` as a list of {name, paper, model, ratio}", ""]
-    return "\n".join(md)
+    return md
 
 
 def write_report(cmp: Comparison, out_dir: str | Path, json_path: str | Path | None = None) -> Path:

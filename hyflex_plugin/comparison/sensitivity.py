@@ -27,15 +27,17 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from hyflex_plugin.comparison.baselines import HYFLEX, evaluate_design, load_design
+from hyflex_plugin.comparison.baselines import HYFLEX, load_design
 from hyflex_plugin.comparison.compare import _row, claim_value
 from hyflex_plugin.comparison.published import PaperClaims, load_claims
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.costmodels.constants import (
     DATA_FILE,
     load_constants,
     overridden_constants,
 )
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation import EvaluationRequest, evaluate
 from hyflex_plugin.evaluation.engine import EinsumCost
 from hyflex_plugin.evaluation.model import LayerResult, ModelResult, pu_area_m2
 from hyflex_plugin.evaluation.timing import (
@@ -64,6 +66,7 @@ class Param:
     file: str            # the file that holds the number
 
     def to_dict(self) -> dict:
+        """The parameter as JSON-able data."""
         return {k: getattr(self, k) for k in ("key", "kind", "name", "design", "nominal", "lo",
                                               "hi", "unit", "source", "file")}
 
@@ -118,6 +121,8 @@ def _component_costs() -> dict:
 
 @dataclass
 class Factors:
+    """Ratios of component costs under varied constants to the nominal ones (1 = unchanged)."""
+
     energy: dict[str, float] = field(default_factory=dict)
     sfu: dict[str, float] = field(default_factory=dict)
     digital_latency: float = 1.0
@@ -137,7 +142,8 @@ def factors(consts: dict[str, float]) -> Factors:
 
 def recost(result: ModelResult, design, f: Factors) -> ModelResult:
     """``result`` (exact, nominal) re-costed for ``design`` and factors ``f``; call it inside
-    ``overridden_constants(consts)`` so the timing functions see the same constants."""
+    ``overridden_constants(consts)`` so the timing functions see the same constants.
+    """
     tokens = result.seq_len * result.batch
     timing = analog_timing(design) if design.linear_path == "analog" else None
     memo: dict[int, LayerResult] = {}
@@ -183,8 +189,6 @@ class Recoster:
 
     def __init__(self, model, seq_lens, design_keys, params: list[Param], claims: PaperClaims,
                  cache: bool = True, progress: bool = False):
-        from tqdm import tqdm
-
         self.model, self.seq_lens = model, sorted(seq_lens)
         self.design_keys = list(design_keys)
         self.params, self.claims = params, claims
@@ -195,13 +199,14 @@ class Recoster:
         jobs = [(k, n, s) for k in self.design_keys for n in self.seq_lens
                 for s in (self.shares if self.designs[k].slc_fraction is None else [None])]
         self.nominal: dict[tuple, ModelResult] = {}
-        for k, n, s in tqdm(jobs, desc="sensitivity: exact nominal runs", disable=not progress,
+        for k, n, s in progress_bar(jobs, desc="sensitivity: exact nominal runs", enabled=progress,
                             unit="eval"):
-            self.nominal[(k, n, s)] = evaluate_design(
-                self.designs[k], model, n, claims.hyflex_slc_fraction if s is None else s,
-                cache=cache)
+            self.nominal[(k, n, s)] = evaluate(EvaluationRequest(
+                model=model, seq_len=n, slc_fraction=claims.hyflex_slc_fraction if s is None else s,
+                design=self.designs[k], cache=cache))
 
     def nominal_values(self) -> dict[str, float]:
+        """Every claim's model value at the nominal inputs."""
         return {p.key: p.nominal for p in self.params}
 
     def split(self, values: dict[str, float]):
@@ -238,11 +243,13 @@ class Recoster:
         with overridden_constants(consts):
             for k in self.design_keys:
                 for n in self.seq_lens:
-                    res = evaluate_design(designs[k], self.model, n, share, cache=cache)
+                    res = evaluate(EvaluationRequest(model=self.model, seq_len=n, slc_fraction=share,
+                                                     design=designs[k], cache=cache))
                     out[(k, n)] = _row(k, res, share if designs[k].slc_fraction is None else None)
         return out
 
     def claim_values(self, rows: dict[tuple[str, int], dict], claim_keys) -> dict[str, float]:
+        """Each claim's model value from rows keyed by (design, N)."""
         out = {}
         for key in claim_keys:
             c = self.claims.claim(key)
@@ -270,7 +277,6 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
                     progress: bool = True) -> dict:
     """One-at-a-time, then Latin-hypercube sensitivity of the modelled claims (see module doc)."""
     from scipy.stats import qmc
-    from tqdm import tqdm
 
     from hyflex_plugin.workloads.shapes import load_model_shape
 
@@ -290,7 +296,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
 
     nominal = rc.claim_values(rc.rows({}), keys)
     oat = {k: [] for k in keys}
-    for p in tqdm(params, desc="sensitivity: one at a time", disable=not progress):
+    for p in progress_bar(params, desc="sensitivity: one at a time", enabled=progress):
         lo = rc.claim_values(rc.rows({p.key: p.lo}), keys)
         hi = rc.claim_values(rc.rows({p.key: p.hi}), keys)
         for k in keys:
@@ -300,7 +306,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
     unit = qmc.LatinHypercube(d=len(params), seed=seed).random(samples)
     points = [{p.key: p.lo + u * (p.hi - p.lo) for p, u in zip(params, row)} for row in unit]
     values = {k: [] for k in keys}
-    for pt in tqdm(points, desc="sensitivity: Latin hypercube", disable=not progress):
+    for pt in progress_bar(points, desc="sensitivity: Latin hypercube", enabled=progress):
         cv = rc.claim_values(rc.rows(pt), keys)
         for k in keys:
             values[k].append(cv.get(k, math.nan))
@@ -327,7 +333,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
     checks = []
     if recheck:
         pick = _recheck_points(points, values[keys[0]], recheck)
-        for i in tqdm(pick, desc="sensitivity: AccelForge re-check", disable=not progress):
+        for i in progress_bar(pick, desc="sensitivity: AccelForge re-check", enabled=progress):
             fast = rc.claim_values(rc.rows(points[i]), keys)
             exact = rc.claim_values(rc.exact_rows(points[i], cache=cache), keys)
             for k in keys:

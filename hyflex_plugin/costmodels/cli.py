@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 
+#: file formats of ``hyflex tables``
+FORMATS = ("csv", "yaml")
+
 
 def register(subparsers) -> None:
+    """Add this stage's sub-commands to the `hyflex` parser."""
     p = subparsers.add_parser("calibrate",
                               help="one processing unit of a design from the models vs the paper's Table 2")
     _design_options(p)
-    p.set_defaults(func=_calibrate)
+    p.set_defaults(func=cmd_calibrate)
 
     b = subparsers.add_parser("breakdown", help="area and peak power of a design per component, "
                               "module, processing unit and chip")
     _design_options(b)
-    b.set_defaults(func=_breakdown)
+    b.set_defaults(func=cmd_breakdown)
 
     t = subparsers.add_parser("tables", help="energy per action and area of every hyflex component")
-    t.add_argument("--tech-node", default="65nm", help="technology node, e.g. 65nm, 32nm (7-130 nm)")
-    t.add_argument("--format", choices=["csv", "yaml"], default=None,
+    t.add_argument("--tech-node", default="65nm", help="technology node, e.g. 65nm, 32nm, 7-130 nm "
+                   "(default: %(default)s)")
+    t.add_argument("--format", choices=FORMATS, default=None,
                    help="file format (default: from --out's suffix, else csv)")
     t.add_argument("--out", default=None, help="write to FILE (atomically) instead of the terminal")
-    t.set_defaults(func=_tables)
+    t.set_defaults(func=cmd_tables)
 
 
 def _design_options(p) -> None:
@@ -51,32 +56,37 @@ def _design_result(args, api):
 
 
 def _emit(args, result: dict, text) -> int:
+    from hyflex_plugin.console import log
     from hyflex_plugin.io import atomic_write_json
 
     if args.json == "-":
         print(json.dumps(result, indent=2))
     elif args.json:
         atomic_write_json(args.json, result)
-        print(f"wrote {args.json}")
+        log.info("wrote %s", args.json)
     else:
         print(text(result))
     return 0
 
 
-def _calibrate(args) -> int:
+def cmd_calibrate(args) -> int:
+    """``hyflex calibrate``."""
     from hyflex_plugin.costmodels.calibrate import calibrate_pu, format_calibration
 
     return _emit(args, _design_result(args, calibrate_pu), format_calibration)
 
 
-def _breakdown(args) -> int:
+def cmd_breakdown(args) -> int:
+    """``hyflex breakdown``."""
     from hyflex_plugin.costmodels.breakdown import design_breakdown, format_breakdown
 
     return _emit(args, _design_result(args, lambda tech, design: design_breakdown(design, tech)),
                  format_breakdown)
 
 
-def _tables(args) -> int:
+def cmd_tables(args) -> int:
+    """``hyflex tables``."""
+    from hyflex_plugin.console import log
     from hyflex_plugin.costmodels import tables
     from hyflex_plugin.io import atomic_write_text, check_output_file
 
@@ -93,7 +103,7 @@ def _tables(args) -> int:
     fmt = args.format or ("yaml" if str(args.out).endswith((".yaml", ".yml")) else "csv")
     text = tables.to_csv(rows) if fmt == "csv" else tables.to_yaml(rows, tech)
     atomic_write_text(args.out, text)
-    print(f"wrote {len(rows)} rows to {args.out}")
+    log.info("wrote %d rows to %s", len(rows), args.out)
     return 0
 
 

@@ -4,30 +4,54 @@ from __future__ import annotations
 
 import json
 
+from hyflex_plugin.argtypes import fraction, output_target, positive_int
+
+
+def add_request_options(p, default_model: str = "bert-base", default_seq_len: int | None = 128) -> None:
+    """The options of an :class:`~hyflex_plugin.evaluation.request.EvaluationRequest`."""
+    from hyflex_plugin.workloads.shapes import PRESETS
+
+    p.add_argument("--model", default=default_model,
+                   help=f"preset ({', '.join(PRESETS)}) or a path to a Hugging Face config.json "
+                        "(default: %(default)s)")
+    p.add_argument("--seq-len", type=positive_int, default=default_seq_len, metavar="N",
+                   help="sequence length N in tokens (default: "
+                        + (f"{default_seq_len})" if default_seq_len else
+                           "a ViT config's patches + class token, otherwise 128)"))
+    p.add_argument("--slc-fraction", "--slc-share", dest="slc_fraction", type=fraction,
+                   default=0.1, metavar="S",
+                   help="share of each matrix in SLC cells, 0.1 or 10%% (default: %(default)s); "
+                        "with --partition the file decides and this is ignored")
+    p.add_argument("--partition", default=None, metavar="FILE",
+                   help="partition file from `hyflex partition`")
+    p.add_argument("--arch", default=None, metavar="FILE",
+                   help="design file, a path or a name in arch_specs/ (default: hyflexpim.yaml)")
+
+
+def request_from_args(args, **extra):
+    """The validated EvaluationRequest of the options added by :func:`add_request_options`."""
+    from hyflex_plugin.evaluation.request import EvaluationRequest
+
+    fields = dict(model=args.model, seq_len=args.seq_len, slc_fraction=args.slc_fraction,
+                  partition=args.partition, arch=args.arch)
+    return EvaluationRequest(**{**fields, **extra})
+
 
 def register(subparsers) -> None:
+    """Add this stage's sub-commands to the `hyflex` parser."""
     p = subparsers.add_parser("evaluate", help="energy, latency, throughput and area of a whole "
                               "transformer on a HyFlexPIM design (AccelForge)")
-    p.add_argument("--model", default="bert-base",
-                   help="preset (bert-base, bert-large, gpt2, llama-3.2-1b, vit-base) or a path to "
-                        "a Hugging Face config.json")
-    p.add_argument("--seq-len", type=int, default=None,
-                   help="sequence length N (tokens); default: a ViT config's patches + class token, "
-                        "otherwise 128")
-    p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--slc-fraction", type=float, default=0.1,
-                   help="share of each matrix in SLC, 0..1 (default 0.1); with --partition the "
-                        "file decides and this is ignored")
-    p.add_argument("--partition", default=None, help="partition file from `hyflex partition`")
-    p.add_argument("--arch", default=None, help="design file (default arch_specs/hyflexpim.yaml)")
+    add_request_options(p, default_seq_len=None)
+    p.add_argument("--batch", type=positive_int, default=1,
+                   help="sequences per inference (default: %(default)s)")
     p.add_argument("--search", action="store_true",
                    help="map with AccelForge's mapper instead of the fixed mappings (slow)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the disk cache")
-    p.add_argument("--json", default=None, metavar="FILE|-",
+    p.add_argument("--json", default=None, type=output_target, metavar="FILE|-",
                    help="write the full result as JSON to FILE (atomically) or stdout ('-')")
     p.add_argument("--list", action="store_true",
                    help="list the model presets and the shipped design files, then exit")
-    p.set_defaults(func=_evaluate)
+    p.set_defaults(func=cmd_evaluate)
 
 
 def _list() -> int:
@@ -45,10 +69,12 @@ def _list() -> int:
     return 0
 
 
-def _evaluate(args) -> int:
+def cmd_evaluate(args) -> int:
+    """``hyflex evaluate``."""
     import sys
 
-    from hyflex_plugin.evaluation.model import evaluate_model, format_result, resolve_seq_len
+    from hyflex_plugin.console import log
+    from hyflex_plugin.evaluation.model import evaluate, format_result, resolve_seq_len
     from hyflex_plugin.io import atomic_write_json, check_output_file
 
     if args.list:
@@ -58,14 +84,14 @@ def _evaluate(args) -> int:
     seq_len, note = resolve_seq_len(args.model, args.seq_len)
     if note:  # the derived N is part of the output (stderr when stdout carries the JSON)
         print(note, file=sys.stderr if args.json == "-" else sys.stdout)
-    result = evaluate_model(model=args.model, seq_len=seq_len, slc_fraction=args.slc_fraction,
-                            partition=args.partition, arch=args.arch, batch=args.batch,
-                            search=args.search, cache=not args.no_cache, progress=True)
+    request = request_from_args(args, seq_len=seq_len, batch=args.batch, search=args.search,
+                                cache=not args.no_cache)
+    result = evaluate(request, progress=True)
     if args.json == "-":
         print(json.dumps(result.to_dict(), indent=2))
         return 0
     print(format_result(result))
     if args.json:
         atomic_write_json(args.json, result.to_dict())
-        print(f"\nwrote {args.json}")
+        log.info("wrote %s", args.json)
     return 0

@@ -36,9 +36,11 @@ class EinsumCost:
 
     @property
     def energy_j(self) -> float:
+        """Total energy [J]."""
         return sum(self.energy_by_component_j.values())
 
     def scaled(self, factor: float) -> EinsumCost:
+        """This cost repeated ``factor`` times (energy, latency, MACs and actions scale)."""
         return EinsumCost({k: v * factor for k, v in self.energy_by_component_j.items()},
                           self.latency_s * factor, int(round(self.macs * factor)),
                           {k: v * factor for k, v in self.actions.items()})
@@ -48,8 +50,10 @@ _SOURCE_HASH: str | None = None
 
 
 def _sources_hash() -> str:
-    """Hash of the cost-model code and data and of this engine (which reads AccelForge's
-    results): a change to either invalidates the cache."""
+    """Hash of the cost-model code and data and of this engine.
+
+    The engine reads AccelForge's results, so a change to either invalidates the cache.
+    """
     global _SOURCE_HASH
     if _SOURCE_HASH is None:
         h = hashlib.sha256(__version__.encode())

@@ -36,6 +36,7 @@ class Case:
 
     @property
     def label(self) -> str:
+        """Short description of the case (kind and shape) for tables."""
         p = self.params
         if self.kind == "analog":
             mode = "SLC" if p["bits_per_cell"] == 1 else "MLC"
@@ -47,7 +48,8 @@ def layer_cases(design: HyflexDesign, shape: ModelShape, seq_len: int,
                 slc_fraction: float | None, partition: PartitionFile | None = None) -> list[Case]:
     """The distinct analog parts and digital matmuls of block 0 of ``shape`` (batch 1), split
     by a uniform ``slc_fraction`` or by ``partition`` (SVD factors), as the evaluation splits
-    them."""
+    them.
+    """
     cases: dict[str, Case] = {}
     for e in layer_einsums(shape, seq_len, linear_path=design.linear_path):
         if e.category == "linear" and design.linear_path == "analog":
@@ -71,6 +73,7 @@ def _add(cases: dict[str, Case], name: str, kind: str, params: dict) -> None:
 
 @dataclass
 class Comparison:
+    """One Einsum evaluated with the pinned mapping and with AccelForge's mapper search."""
     case: Case
     pinned: EinsumCost
     searched: EinsumCost
@@ -78,13 +81,16 @@ class Comparison:
 
     @property
     def energy_ratio(self) -> float:
+        """Energy with the searched mapping / energy with the pinned one."""
         return self.searched.energy_j / self.pinned.energy_j
 
     @property
     def latency_ratio(self) -> float:
+        """Latency with the searched mapping / latency with the pinned one."""
         return self.searched.latency_s / self.pinned.latency_s
 
     def to_dict(self) -> dict:
+        """The comparison as JSON-able data (SI units)."""
         return {"einsums": self.case.names, "kind": self.case.kind, "label": self.case.label,
                 "params": self.case.params,
                 "pinned": {"energy_j": self.pinned.energy_j, "latency_s": self.pinned.latency_s},

@@ -24,10 +24,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
-from hyflex_plugin.architecture.design import HyflexDesign, load_arch
-from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.architecture.design import HyflexDesign
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.evaluation.engine import (
     EinsumCost,
     arrays_for_linear,
@@ -35,18 +33,20 @@ from hyflex_plugin.evaluation.engine import (
     evaluate_einsum,
     linear_params,
 )
+from hyflex_plugin.evaluation.request import ALIASES, EvaluationRequest
 from hyflex_plugin.evaluation.timing import (
     analog_timing,
     layer_latency,
     replicated_parts,
 )
 from hyflex_plugin.partition.schema import PartitionFile
-from hyflex_plugin.workloads.einsums import check_seq_len, layer_einsums
-from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
+from hyflex_plugin.workloads.einsums import layer_einsums
+from hyflex_plugin.workloads.shapes import ModelShape
 
 
 @dataclass
 class LayerResult:
+    """One transformer block: its Einsums' costs, PUs, arrays and pipeline-stage latency [s]."""
     index: int
     pus: int
     arrays: int
@@ -63,9 +63,11 @@ class LayerResult:
 
     @property
     def energy_j(self) -> float:
+        """Energy of the block [J]."""
         return sum(e.energy_j for e in self.einsums.values())
 
     def to_dict(self) -> dict:
+        """The block as JSON-able data (SI units)."""
         return {
             "index": self.index, "pus": self.pus, "arrays": self.arrays,
             "replica_arrays": self.replica_arrays, "replicas": self.replicas,
@@ -79,6 +81,7 @@ class LayerResult:
 
 @dataclass
 class ModelResult:
+    """A whole model on a design: per-block results and totals (SI units)."""
     model: ModelShape
     design: HyflexDesign
     arch_path: str
@@ -93,22 +96,27 @@ class ModelResult:
 
     @property
     def energy_j(self) -> float:
+        """Energy of one inference [J]."""
         return sum(layer.energy_j for layer in self.layers)
 
     @property
     def latency_s(self) -> float:
+        """Latency of one inference through all blocks [s]."""
         return sum(layer.latency_s for layer in self.layers)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of one inference (count)."""
         return sum(e.macs for layer in self.layers for e in layer.einsums.values())
 
     @property
     def ops(self) -> int:
+        """Operations of one inference, 2 per MAC (count)."""
         return 2 * self.macs
 
     @property
     def area_m2(self) -> float:
+        """Area of the PUs used [m^2]."""
         return self.pus * self.pu_area_m2
 
     @property
@@ -117,6 +125,7 @@ class ModelResult:
         return self.ops / max(layer.latency_s for layer in self.layers)
 
     def energy_by(self, what: str) -> dict[str, float]:
+        """Energy [J] by ``category`` (linear, attention, sfu, link) or by ``category.component``."""
         out: dict[str, float] = {}
         for layer in self.layers:
             for name, e in layer.einsums.items():
@@ -194,7 +203,8 @@ _PU_AREA: dict[str, float] = {}
 
 def pu_area_m2(design: HyflexDesign) -> float:
     """Area [m^2] of one PU from the component models: analog + digital modules, SFU, buffer
-    (memoised per design and cost-model constants: sweeps ask for the same designs often)."""
+    (memoised per design and cost-model constants: sweeps ask for the same designs often).
+    """
     from hyflex_plugin.costmodels.constants import active_overrides
 
     key = design.model_dump_json() + repr(sorted(active_overrides().items()))
@@ -311,46 +321,40 @@ def resolve_seq_len(model, seq_len: int | None) -> tuple[int, str | None]:
 
 
 def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | None = None,
-                   slc_fraction: float | None = 0.1, partition: str | Path | PartitionFile | None = None,
+                   slc_fraction: float | str | None = 0.1,
+                   partition: str | Path | PartitionFile | None = None,
                    arch: str | Path | HyflexDesign | None = None, batch: int = 1,
                    search: bool = False, cache: bool = True, progress: bool = False,
-                   einsum_evaluator=None) -> ModelResult:
+                   einsum_evaluator=None, **aliases) -> ModelResult:
     """Evaluate a whole transformer on a HyFlexPIM design (see module docstring).
 
     ``seq_len=None``: the model's own token count (a ViT config: patches + class token), else 128.
+    The arguments are the fields of :class:`~hyflex_plugin.evaluation.request.EvaluationRequest`
+    (``slc_share`` is accepted for ``slc_fraction``); :func:`evaluate` takes a request.
     ``einsum_evaluator`` replaces the per-Einsum AccelForge evaluation
     (:func:`hyflex_plugin.evaluation.engine.evaluate_einsum`, same signature); the sweep's fast
     engine passes its closed form here so that everything else is shared.
     """
-    shape = load_model_shape(model)
-    seq_len, _ = resolve_seq_len(model, seq_len)
-    check_seq_len(seq_len)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
-        raise HyflexInputError("--batch", "batch", f"expected a positive integer, got {batch!r}")
-    if slc_fraction is not None and (isinstance(slc_fraction, (bool, str))
-                                     or not (0.0 <= float(slc_fraction) <= 1.0)):
-        raise HyflexInputError("--slc-fraction", "slc_fraction",
-                               f"expected a share between 0 and 1, got {slc_fraction!r}")
-    design = arch if isinstance(arch, HyflexDesign) else load_arch(arch)
-    arch_path = str(arch) if arch is not None and not isinstance(arch, HyflexDesign) else design.name
-    part: PartitionFile | None = None
-    part_source = ("partition" if isinstance(partition, PartitionFile) else str(partition))
-    if partition is not None:
-        part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(part_source, shape)
-    if design.slc_fraction is not None:
-        share = design.slc_fraction
-    else:  # with a partition file, matrices it does not list use the file's slc_fraction
-        share = None if part is not None else slc_fraction
-    if design.slc_fraction is not None:
-        part = None  # a fixed-share design (all-SLC, all-MLC, ASADI) ignores the partition
-    if share is None and part is None:
-        raise HyflexInputError("--slc-fraction", "slc_fraction",
-                               "expected a share between 0 and 1 or a --partition file")
+    fields = dict(model=model, seq_len=seq_len, slc_fraction=slc_fraction, partition=partition,
+                  arch=arch, batch=batch, search=search, cache=cache)
+    for alias in aliases:  # slc_share=... replaces the default of slc_fraction
+        fields.pop(ALIASES.get(alias, alias), None)
+    return evaluate(EvaluationRequest(**fields, **aliases), progress=progress,
+                    einsum_evaluator=einsum_evaluator)
 
+
+def evaluate(request: EvaluationRequest, progress: bool = False,
+             einsum_evaluator=None) -> ModelResult:
+    """Evaluate a validated request: the whole model on its design (see module docstring).
+
+    ``einsum_evaluator``: as in :func:`evaluate_model`.
+    """
+    shape, design, seq_len, batch = request.model, request.design, request.seq_len, request.batch
+    share, part, part_source = request.slc_fraction, request.partition, request.partition_source
+    search, cache = request.search, request.cache
     layers: list[LayerResult] = []
     memo: dict[tuple, LayerResult] = {}
-    for i in tqdm(range(shape.n_layers), desc=f"{shape.name} N={seq_len}", disable=not progress,
+    for i in progress_bar(range(shape.n_layers), enabled=progress, desc=f"{shape.name} N={seq_len}",
                   leave=False):
         key = ("uniform",) if part is None else tuple(
             (m.name, m.decomposition, m.rank, m.n_slc_ranks, m.slc_weight_fraction)
@@ -363,9 +367,7 @@ def evaluate_model(model: str | Path | ModelShape = "bert-base", seq_len: int | 
                                   base.category, base.replicas))
     pus = sum(layer.pus for layer in layers)
     chips = math.ceil(pus / design.chip.processing_units)
-    return ModelResult(shape, design, arch_path, seq_len, batch,
-                       None if part is not None and design.slc_fraction is None else share,
-                       part_source if part is not None else None,
+    return ModelResult(shape, design, request.arch_path, seq_len, batch, share, part_source,
                        layers, pus, chips, pu_area_m2(design))
 
 

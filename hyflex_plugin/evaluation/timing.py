@@ -91,7 +91,8 @@ def array_time_per_input_bit(cycle: float, converted_columns: float, adcs_per_ar
 @dataclass(frozen=True)
 class AnalogTiming:
     """The design numbers the analog timing needs (taken from a design file by
-    :func:`analog_timing`; plain numbers so a fast engine can build one directly)."""
+    :func:`analog_timing`; plain numbers so a fast engine can build one directly).
+    """
 
     rows: int
     columns: int
@@ -131,7 +132,8 @@ def conversion_rate_per_array(t: AnalogTiming, slc: bool) -> float:
 
 def part_token_time(t: AnalogTiming, n: int, slc: bool) -> float:
     """One token through a linear part with ``n`` outputs [s]: input_bits x time per input bit
-    of its fullest array (every array of the part works at once)."""
+    of its fullest array (every array of the part works at once).
+    """
     t_conv = t.conversion_time_slc if slc else t.conversion_time_mlc
     return t.input_bits * array_time_per_input_bit(t.cycle, part_columns(t, n, slc),
                                                    t.adcs_per_array, t_conv)
@@ -214,7 +216,8 @@ def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: in
 def replicated_parts(t: AnalogTiming, parts, tokens: int, budget_arrays: int,
                      mode: str = "auto") -> list[tuple[int, float]]:
     """(copies, latency [s]) of each part ``(matrix, n_out, slc, arrays)`` of a block: the
-    replication choice and the part latencies, as the exact and the re-costing engines use them."""
+    replication choice and the part latencies, as the exact and the re-costing engines use them.
+    """
     slots = [PartSlot(m, arrays, part_token_time(t, n, slc)) for m, n, slc, arrays in parts]
     reps = choose_replicas(slots, tokens, budget_arrays, mode)
     return [(r, part_latency(tokens, r, s.token_time)) for r, s in zip(reps, slots)]
@@ -223,7 +226,8 @@ def replicated_parts(t: AnalogTiming, parts, tokens: int, budget_arrays: int,
 # ----------------------------------------------------------------------------- block latency
 def layer_latency(lat: Mapping[str, float]) -> float:
     """A block's latency [s] from its Einsums' latencies: the stages run one after another,
-    the matrices of a linear stage (Q/K/V; FFN1/gate) at once."""
+    the matrices of a linear stage (Q/K/V; FFN1/gate) at once.
+    """
     g = lat.get
     return (max(g("q", 0.0), g("k", 0.0), g("v", 0.0)) + g("qk", 0.0) + g("softmax", 0.0)
             + g("sv", 0.0) + g("attn_out", 0.0) + g("layernorm", 0.0)

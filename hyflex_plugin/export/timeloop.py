@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
-from hyflex_plugin.architecture.design import HyflexDesign, load_arch
+from hyflex_plugin.architecture.design import HyflexDesign
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.evaluation.request import EvaluationRequest
 from hyflex_plugin.export import accelergy as acc
 from hyflex_plugin.export.arch import analog_arch, digital_arch
 from hyflex_plugin.export.readme import RUNNER, readme
@@ -36,8 +36,7 @@ from hyflex_plugin.export.workload import (
     linear_problem,
 )
 from hyflex_plugin.io import atomic_directory
-from hyflex_plugin.workloads.einsums import check_seq_len
-from hyflex_plugin.workloads.shapes import ModelShape, load_model_shape
+from hyflex_plugin.workloads.shapes import ModelShape
 
 
 # ----------------------------------------------------------------------------- reference
@@ -106,32 +105,11 @@ def _check_out(out: Path, force: bool) -> None:
                                "folder or pass --force to replace it")
 
 
-def _inputs(model, seq_len, slc_fraction, partition, arch):
-    """Checked inputs: (shape, design, share, partition file or None)."""
-    from hyflex_plugin.partition import PartitionFile
-
-    shape = load_model_shape(model)
-    check_seq_len(seq_len)
-    if slc_fraction is not None:
-        try:
-            ok = 0.0 <= float(slc_fraction) <= 1.0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise HyflexInputError("--slc-fraction", "slc_fraction",
-                                   f"expected a share between 0 and 1, got {slc_fraction!r}")
-    design = arch if isinstance(arch, HyflexDesign) else load_arch(arch)
-    part = None
-    if partition is not None:
-        part = partition if isinstance(partition, PartitionFile) else PartitionFile.load(partition)
-        part.check_model(str(partition), shape)
-    share = design.slc_fraction if design.slc_fraction is not None else slc_fraction
-    if design.slc_fraction is not None:
-        part = None
-    if share is None and part is None:
-        raise HyflexInputError("--slc-fraction", "slc_fraction",
-                               "expected a share between 0 and 1 or a --partition file")
-    return shape, design, share, part
+def _inputs(model, seq_len, slc_fraction, partition, arch, cache=True, request=None):
+    """Checked inputs through one EvaluationRequest: (request, shape, design, share, partition or None)."""
+    req = request or EvaluationRequest(model=model, seq_len=seq_len, slc_fraction=slc_fraction,
+                                       partition=partition, arch=arch, cache=cache)
+    return req, req.model, req.design, req.slc_fraction, req.partition
 
 
 def _architecture_files(design: HyflexDesign, linear: list[LinearProblem],
@@ -175,7 +153,8 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
                     slc_fraction: float | None = 0.1, partition=None, arch=None,
                     out: str | Path = "timeloop_export", force: bool = False,
                     reference: bool = True, cache: bool = True,
-                    progress: bool = False) -> ExportResult:
+                    progress: bool = False,
+                    request: EvaluationRequest | None = None) -> ExportResult:
     """Write the Timeloop v0.4 / Accelergy export of ``model`` on ``arch`` into ``out``.
 
     Args:
@@ -189,12 +168,17 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
         reference: also evaluate every problem with hyflex (AccelForge) into runs.yaml.
         cache: use hyflex's evaluation cache for the reference.
         progress: show a progress bar.
+        request: a validated :class:`~hyflex_plugin.evaluation.request.EvaluationRequest`; when
+            given, it replaces ``model``, ``seq_len``, ``slc_fraction``, ``partition``, ``arch``
+            and ``cache``.
     """
     import yaml
 
     out = Path(out)
     _check_out(out, force)
-    shape, design, share, part = _inputs(model, seq_len, slc_fraction, partition, arch)
+    req, shape, design, share, part = _inputs(model, seq_len, slc_fraction, partition, arch, cache,
+                                              request)
+    seq_len, cache = req.seq_len, req.cache
     linear, attn = collect_problems(design, shape, seq_len, share, part)
     infos = {p.name: linear_problem(p, design) for p in linear}
     infos.update({p.name: attention_problem(p, design) for p in attn})
@@ -203,7 +187,7 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
 
     runs: list[dict] = []
     todo = [("analog", p) for p in linear] + [("digital", p) for p in attn]
-    for kind, p in tqdm(todo, desc="export timeloop", disable=not progress, leave=False):
+    for kind, p in progress_bar(todo, enabled=progress, desc="export timeloop", leave=False):
         prob, mapping, cons, info = infos[p.name]
         files[f"problems/{p.name}.problem.yaml"] = dump_yaml(prob)
         files[f"mappings/{p.name}.map.yaml"] = dump_yaml(mapping)
@@ -223,8 +207,7 @@ def export_timeloop(model: str | Path | ModelShape = "bert-base", seq_len: int =
     files.update(_accelergy_files(design, prims, cycle_s))
 
     meta = {"model": shape.name, "seq_len": seq_len,
-            "slc_fraction": None if part is not None else share,
-            "partition": str(partition) if part is not None else None, "design": design.name,
+            "slc_fraction": share, "partition": req.partition_source, "design": design.name,
             "tech_node_m": design.tech_node, "units": {"energy": "J", "latency": "s"},
             "runs": runs}
     files["runs.yaml"] = yaml.safe_dump(meta, sort_keys=False)

@@ -91,6 +91,7 @@ class MatrixPartition(StrictModel):
 
     @property
     def n_slc_ranks(self) -> int:
+        """Rank components stored in SLC (count)."""
         return len(self.slc_ranks)
 
     def weight_counts(self) -> tuple[int, int]:
@@ -105,6 +106,7 @@ class MatrixPartition(StrictModel):
 
     @property
     def slc_fraction(self) -> float:
+        """Share of this matrix's stored weights in SLC (fraction 0-1)."""
         slc, mlc = self.weight_counts()
         return slc / (slc + mlc) if slc + mlc else 0.0
 
@@ -119,6 +121,7 @@ class LayerPartition(StrictModel):
     """One entry per matrix of the block."""
 
     def matrix(self, name: str) -> MatrixPartition | None:
+        """The partition of matrix ``name`` in this block, or None."""
         return next((m for m in self.matrices if m.name == name), None)
 
 
@@ -190,13 +193,16 @@ class PartitionFile(StrictModel):
     # ---- YAML in / YAML out ------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> "PartitionFile":
+        """Read and validate a partition file (errors name the file and field)."""
         return load_model_yaml(path, cls)
 
     def dump(self, path: str | Path) -> Path:
+        """Write this partition to ``path`` as YAML, atomically."""
         return atomic_write_yaml(path, self.model_dump(mode="json"))
 
     # ---- helpers ------------------------------------------------------------------------
     def layer(self, index: int) -> LayerPartition | None:
+        """The partition of block ``index``, or None if the file does not list it."""
         return next((layer for layer in self.layers if layer.index == index), None)
 
     def check_model(self, source: str, shape) -> None:

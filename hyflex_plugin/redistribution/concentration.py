@@ -72,7 +72,8 @@ def units(dense_grads: dict[str, torch.Tensor], importance: dict[str, torch.Tens
           shapes: dict[str, tuple[int, int]]) -> dict[str, dict[str, tuple[torch.Tensor, torch.Tensor]]]:
     """{state: {kind: (values, weights)}} with state 'dense' and 'redistributed', kind as in
     :data:`KINDS` plus 'all' (weights None: one weight per value). ``shapes`` gives (M, N) of
-    each SVD matrix path."""
+    each SVD matrix path.
+    """
     out: dict[str, dict[str, list]] = {"dense": {}, "redistributed": {}}
     for path, g in dense_grads.items():
         kind = _kind_of(path)

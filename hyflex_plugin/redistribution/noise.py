@@ -175,7 +175,7 @@ class AihwkitNoise:
             object.__setattr__(self, "device_model", _import_aihwkit_model())
 
     def apply(self, w, mlc_mask, generator):
-        """aihwkit programming noise + drift on the MLC entries of ``w``; SLC entries exact INT8."""
+        """Aihwkit programming noise + drift on the MLC entries of ``w``; SLC entries exact INT8."""
         q = int8_dequant(w)
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]):

@@ -25,20 +25,20 @@ METHODS = {"gradient-redistribution": SVD_SELECTORS, "brute-force": DENSE_SELECT
 
 
 def check_share(share: float, source: str = "--slc-fraction") -> float:
-    """SLC share as a fraction 0-1 (raises naming the option if outside [0, 100] %)."""
+    """SLC share as a fraction 0-1, from 0.1 or "10%" (:func:`hyflex_plugin.argtypes.fraction`).
+
+    Raises :class:`HyflexInputError` naming ``source`` if it is not a share.
+    """
+    from hyflex_plugin.argtypes import BadValue, fraction
+
     try:
-        s = float(share)
-    except (TypeError, ValueError):
-        raise HyflexInputError(source, "slc_fraction", f"expected a number, got {share!r}") from None
-    if not 0.0 <= s <= 1.0:
-        raise HyflexInputError(
-            source, "slc_fraction",
-            f"SLC fraction must lie in [0, 100] % (a fraction 0-1), got {s:g} ({s * 100:g} %)",
-        )
-    return s
+        return fraction(share)
+    except BadValue as exc:
+        raise HyflexInputError(source, "slc_fraction", str(exc)) from None
 
 
 def check_selector(method: str, selector: str, source: str = "--selectors") -> None:
+    """Raise if ``selector`` is not one of ``method``'s selectors (errors name ``source``)."""
     if method not in METHODS:
         raise HyflexInputError("--methods", "method", f"expected one of {list(METHODS)}, got {method!r}")
     if selector not in METHODS[method]:
@@ -62,6 +62,7 @@ def top_k_mask(scores: torch.Tensor, share: float, generator: torch.Generator | 
 
 
 def rank_scores(module, selector: str, importance: torch.Tensor | None) -> torch.Tensor:
+    """Score of every rank component (or weight) by ``selector``; higher = keep in SLC."""
     if selector == "gradient":
         if importance is None:
             raise HyflexInputError("run", "importance", "no importance scores stored for this matrix")

@@ -100,7 +100,8 @@ def _run_args(cfg: dict) -> dict:
 
 def equal_budget_baseline(run: str | Path, ckpt_every: int = 20) -> Path:
     """Fine-tune the dense model for ``svd_epochs`` more epochs (``dense_equal.pt``): the same
-    total budget as dense + SVD fine-tuning, the same batches and schedule as the SVD stage."""
+    total budget as dense + SVD fine-tuning, the same batches and schedule as the SVD stage.
+    """
     from hyflex_plugin.redistribution.experiment import _prepare
     from hyflex_plugin.redistribution.training import (
         dense_weight_gradients,
@@ -210,9 +211,12 @@ def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
 
 
 def plan_points(runs: list[str], methods, fractions, sigmas, seeds) -> list[Point]:
-    """References first (the noise-free INT8 model of every weights variant), then the main
+    """Plan the study's points in the order they are evaluated.
+
+    References first (the noise-free INT8 model of every weights variant), then the main
     methods, then the variants; seed-major inside each, so a partial (interrupted) study has
-    whole noise draws. (Float accuracies are in each run's run.yaml.)"""
+    whole noise draws. (Float accuracies are in each run's run.yaml.)
+    """
     variants = sorted({STUDY_METHODS[m][0] for m in methods})
     pts = [Point(r, f"int8-{v}", 1.0, 0.0, 0) for r in runs for v in variants]
     main = [m for m in methods if m in MAIN_METHODS]
@@ -428,7 +432,8 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     timings["summary_s"] = time.perf_counter() - t0
     info = {"runs": runs, "methods": list(methods), "slc_fractions": list(fractions), "sigmas": list(sigmas),
             "noise_seeds": list(seeds), "workers": workers, "scheduler": scheduler,
-            "n_points_planned": planned, "n_points_done": len(rows), "timings_s": timings, "loadavg_before_eval": load_before,
+            "n_points_planned": planned, "n_points_done": len(rows), "timings_s": timings,
+            "loadavg_before_eval": load_before,
             "loadavg_after_eval": os.getloadavg()}
     atomic_write_json(out / "study.json", info)
     return {"info": info, "concentration": conc, "references": refs, "summary": summary, "paired": paired}

@@ -63,7 +63,8 @@ def hard_threshold_rank(out_features: int, in_features: int) -> int:
 
 def choose_rank(sigma: torch.Tensor, out_features: int, in_features: int, rule) -> int:
     """Rank for one matrix. ``rule``: 'hard-threshold', 'full', an int (fixed rank, capped at
-    min(M, N)) or a float in (0, 1] (smallest rank holding that fraction of sum(sigma^2))."""
+    min(M, N)) or a float in (0, 1] (smallest rank holding that fraction of sum(sigma^2)).
+    """
     full = min(out_features, in_features)
     if rule in (None, "hard-threshold"):
         return min(full, hard_threshold_rank(out_features, in_features))
@@ -124,14 +125,17 @@ class SVDLinear(nn.Module):
 
     @property
     def out_features(self) -> int:
+        """Output features (rows of U)."""
         return self.U.shape[0]
 
     @property
     def in_features(self) -> int:
+        """Input features (columns of V^T)."""
         return self.Vt.shape[1]
 
     @property
     def rank(self) -> int:
+        """Rank r (count of singular values)."""
         return self.sigma.shape[0]
 
     @classmethod
@@ -149,6 +153,7 @@ class SVDLinear(nn.Module):
         return self.U, self.sigma[:, None] * self.Vt
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x @ W^T + b`` through the factors (or through the override, e.g. noisy factors)."""
         if self.override is not None:
             U, SVt = self.override
             y = x @ SVt.T if U is None else (x @ SVt.T) @ U.T
@@ -157,6 +162,7 @@ class SVDLinear(nn.Module):
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
+        """Shape summary for ``print(model)``."""
         return f"in={self.in_features}, out={self.out_features}, rank={self.rank}"
 
 
@@ -168,6 +174,7 @@ class FusedSVD(nn.Module):
         self.parts = nn.ModuleList(parts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The three parts' outputs, concatenated."""
         return torch.cat([p(x) for p in self.parts], dim=-1)
 
 
@@ -276,7 +283,8 @@ def _empty_svd(weight: torch.Tensor, bias, rank: int) -> SVDLinear:
 
 def decompose_with_ranks(model: nn.Module, ranks: dict[str, int]) -> list[DecomposedMatrix]:
     """Re-create the SVD structure recorded by :func:`rank_structure`, with zero factors: the
-    fine-tuned weights are loaded afterwards (``load_state_dict``), so no SVD is computed."""
+    fine-tuned weights are loaded afterwards (``load_state_dict``), so no SVD is computed.
+    """
     by_path = dict(ranks)
     with torch.no_grad():
         for path, _layer, name, mod in find_block_linears(model):
@@ -294,6 +302,7 @@ def decompose_with_ranks(model: nn.Module, ranks: dict[str, int]) -> list[Decomp
 
 
 def n_params(model: nn.Module) -> int:
+    """Parameters of ``model`` (count)."""
     return sum(p.numel() for p in model.parameters())
 
 

@@ -18,20 +18,22 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from hyflex_plugin.console import progress
 from hyflex_plugin.io import atomic_write_bytes
 from hyflex_plugin.redistribution.model import collate
 from hyflex_plugin.redistribution.svd import decomposed_matrices, find_block_linears
 
 
 def save_torch(obj, path: str | Path) -> Path:
+    """Save ``obj`` with torch to ``path`` atomically."""
     buf = io.BytesIO()
     torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())
 
 
 def load_torch(path: str | Path):
+    """Load a torch file on the CPU."""
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
@@ -78,7 +80,7 @@ def fine_tune(
     svd = decomposed_matrices(model)
     loss_fn = nn.CrossEntropyLoss()
     stop = total if max_steps is None else min(total, max_steps)
-    with tqdm(total=total, initial=step, desc=desc, unit="step", leave=False) as bar:
+    with progress(total=total, initial=step, desc=desc, unit="step", leave=False) as bar:
         while step < stop:
             epoch, pos = divmod(step, steps_per_epoch)
             order = _epoch_order(len(data), seed, epoch)
@@ -108,7 +110,7 @@ def _calib_grads(model: nn.Module, data, batch_size: int, grab, desc: str) -> di
     loss_fn = nn.CrossEntropyLoss()
     model.eval()  # no dropout: a deterministic score
     acc: dict[str, torch.Tensor] = {}
-    for s in tqdm(range(0, len(data), batch_size), desc=desc, leave=False):
+    for s in progress(range(0, len(data), batch_size), desc=desc, leave=False):
         ids, mask, labels = collate(data[s:s + batch_size], model.pad_id)
         model.zero_grad(set_to_none=True)
         loss_fn(model(ids, mask), labels).backward()

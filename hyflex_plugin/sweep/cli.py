@@ -4,26 +4,28 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
+    """Add this stage's sub-commands to the `hyflex` parser."""
     p = subparsers.add_parser(
         "sweep", help="design-space sweep from a SPEC file: results table, Pareto fronts, plot "
         "(exact engine on Dask, or the vectorised fast engine)")
     p.add_argument("spec", help="sweep SPEC file (YAML; format in docs/sweep.md)")
     p.add_argument("--out", required=True, help="results folder (a re-run resumes in it)")
     p.add_argument("--engine", default="auto", choices=["auto", "fast", "accelforge"],
-                   help="auto (default) = fast + verification sample; fast; accelforge (exact, "
-                        "on Dask)")
+                   help="auto = fast + verification sample; fast; accelforge (exact, on Dask) "
+                        "(default: %(default)s)")
     p.add_argument("--verify", type=int, default=20, metavar="N",
-                   help="points of a fast sweep re-checked on the exact engine (default 20)")
+                   help="points of a fast sweep re-checked on the exact engine (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="existing Dask scheduler (default: an embedded LocalCluster)")
     p.add_argument("--workers", type=int, default=None,
                    help="workers of the embedded LocalCluster (default: cores; 0 = in this "
                         "process, no Dask)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_sweep)
+    p.set_defaults(func=cmd_sweep)
 
 
-def _sweep(args) -> int:
+def cmd_sweep(args) -> int:
+    """``hyflex sweep``."""
     from hyflex_plugin.sweep.run import run_sweep
 
     stats = run_sweep(args.spec, args.out, engine=args.engine, verify=args.verify,

@@ -114,7 +114,8 @@ def peak_rss_bytes() -> int:
 # ----------------------------------------------------------------------------- fast engine
 class _BatchEvaluator:
     """Records the Einsums a batch needs (first pass), then answers from the closed form
-    computed for all of them at once (second pass)."""
+    computed for all of them at once (second pass).
+    """
 
     def __init__(self):
         self.requests: dict[str, tuple[str, dict]] = {}
@@ -139,8 +140,9 @@ class _BatchEvaluator:
 
 @contextlib.contextmanager
 def _quiet_hwcomponents():
-    """hwcomponents logs every model instantiation at INFO; thousands of them cost more than
-    the closed form. Silenced while a fast batch runs."""
+    """Hwcomponents logs every model instantiation at INFO; thousands of them cost more than
+    the closed form. Silenced while a fast batch runs.
+    """
     previous = logging.root.manager.disable
     logging.disable(logging.INFO)
     try:

@@ -91,7 +91,8 @@ def _ceil_div(a, b):
 
 def analog_batch(params: list[dict]) -> list[EinsumCost]:
     """Closed form of ``arch_specs/accelforge/analog.yaml`` + the weight-stationary mapping for
-    a batch of parameter sets (:func:`hyflex_plugin.evaluation.engine.linear_params`)."""
+    a batch of parameter sets (:func:`hyflex_plugin.evaluation.engine.linear_params`).
+    """
     if not params:
         return []
     ok = _overrides_key()
@@ -151,7 +152,8 @@ def analog_batch(params: list[dict]) -> list[EinsumCost]:
 
 def digital_batch(params: list[dict]) -> list[EinsumCost]:
     """Closed form of ``arch_specs/accelforge/digital.yaml`` + the row-parallel mapping for a
-    batch of parameter sets (:func:`hyflex_plugin.evaluation.engine.attention_params`)."""
+    batch of parameter sets (:func:`hyflex_plugin.evaluation.engine.attention_params`).
+    """
     if not params:
         return []
     ok = _overrides_key()

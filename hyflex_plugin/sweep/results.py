@@ -58,6 +58,7 @@ def read_results(out: Path) -> list[dict]:
 
 
 def write_csv(path: Path, df) -> None:
+    """Write the table ``df`` as CSV to ``path`` atomically."""
     atomic_write_text(path, df.to_csv(index=False))
 
 
@@ -90,7 +91,8 @@ def pareto(df, spec: SweepSpec):
 
 def plot(path: Path, df, front, shipped: list[dict]) -> None:
     """Throughput vs TOPS/W per (model, N), area as colour, Pareto points ringed, shipped
-    designs marked."""
+    designs marked.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -19,9 +19,8 @@ import statistics
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from hyflex_plugin.architecture.design import ARCH_DIR, load_arch
+from hyflex_plugin.console import progress as progress_bar
 from hyflex_plugin.errors import HyflexInputError
 from hyflex_plugin.io import atomic_write_json, atomic_write_text
 from hyflex_plugin.sweep import results as res
@@ -45,7 +44,8 @@ FLUSH_SECONDS = 2.0     # the exact engine rewrites results.parquet at most this
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None):
     """A ``distributed.Client``: to ``scheduler`` (tcp://HOST:PORT) if given, else to an
-    embedded LocalCluster of ``workers`` single-threaded worker processes (default: cores)."""
+    embedded LocalCluster of ``workers`` single-threaded worker processes (default: cores).
+    """
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -94,7 +94,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
               scheduler: str | None = None, workers: int | None = None,
               progress: bool = True, shipped: bool = True) -> dict:
     """Run the sweep of ``spec_path`` into ``out`` (see module docstring); returns statistics
-    (points, evaluated, resumed, seconds, points_per_s, verification, peak memory)."""
+    (points, evaluated, resumed, seconds, points_per_s, verification, peak memory).
+    """
     if engine not in ENGINES:
         raise HyflexInputError("--engine", None, f"expected one of {list(ENGINES)}, got {engine!r}")
     if isinstance(verify, bool) or not isinstance(verify, int) or verify < 0:
@@ -144,8 +145,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
             res.write_results(out, list(rows.values()), axes)
             last[0] = time.monotonic()
 
-    bar = tqdm(total=len(points), initial=len(rows), desc=f"sweep ({run_engine})", unit="pt",
-               disable=not progress, smoothing=0.1)
+    bar = progress_bar(total=len(points), initial=len(rows), desc=f"sweep ({run_engine})", unit="pt",
+                       enabled=progress, smoothing=0.1)
     t0 = time.monotonic()
     stats = {"engine": engine, "points": len(points),
              "designs": len(points) // (len(spec.models) * len(spec.seq_lens)),
@@ -199,7 +200,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
 def _verify(out: Path, df, base, n: int, scheduler, workers, spec, progress) -> dict:
     """Re-evaluate a random sample of the fast rows on the exact engine; max/median relative
     difference per metric. Kept in ``verification.json`` (a re-run with the same sample reuses
-    it)."""
+    it).
+    """
     ok = df[df["error"].isna()]
     rng = random.Random(0)
     ids = sorted(rng.sample(list(ok["point_id"]), min(n, len(ok))))
@@ -216,7 +218,7 @@ def _verify(out: Path, df, base, n: int, scheduler, workers, spec, progress) -> 
                 "slc_fraction": spec.slc_fraction, "batch": spec.batch} for i in ids]
     t0 = time.monotonic()
     exact: list[dict] = []
-    bar = tqdm(total=len(payload), desc="verify (accelforge)", unit="pt", disable=not progress)
+    bar = progress_bar(total=len(payload), desc="verify (accelforge)", unit="pt", enabled=progress)
     with (dask_client(scheduler, workers) if workers != 0 else contextlib.nullcontext(None)) as client:
         _exact_rows(payload, client, lambda p, r: (exact.append((payload.index(p), r)),
                                                      bar.update(1)))
@@ -236,7 +238,8 @@ def _verify(out: Path, df, base, n: int, scheduler, workers, spec, progress) -> 
 
 def _shipped_rows(spec, engine: str) -> list[dict]:
     """The shipped hybrid-capable designs (arch_specs/*.yaml) at each (model, N) of the spec,
-    on the fast engine, to mark them in the plot."""
+    on the fast engine, to mark them in the plot.
+    """
     points, names = [], []
     for f in sorted(ARCH_DIR.glob("*.yaml")):
         d = load_arch(f)

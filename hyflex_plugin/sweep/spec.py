@@ -154,6 +154,7 @@ class SweepSpec(StrictModel):
         return v
 
     def axis_values(self) -> dict[str, list]:
+        """Every axis's values as a list (ranges expanded)."""
         return {p: (v.values() if isinstance(v, Range) else list(v)) for p, v in self.axes.items()}
 
 
@@ -242,7 +243,8 @@ def point_id(axes: dict, model: str, seq_len: int) -> str:
 
 def expand(spec: SweepSpec) -> list[dict]:
     """Every point of the sweep, in a fixed order: dicts with ``index``, ``point_id``,
-    ``axes`` (dotted path -> value), ``model``, ``seq_len``."""
+    ``axes`` (dotted path -> value), ``model``, ``seq_len``.
+    """
     values = spec.axis_values()
     names = list(values)
     combos = list(itertools.product(*(values[n] for n in names)))
@@ -286,7 +288,8 @@ def apply_axes(base: HyflexDesign | str | Path | dict, axes: dict) -> HyflexDesi
 
 def base_data(base: HyflexDesign | str | Path) -> dict:
     """The design file as written (YAML dict); for a HyflexDesign object, its dump with the
-    fields the schema derives removed when the file gives the alternative."""
+    fields the schema derives removed when the file gives the alternative.
+    """
     if isinstance(base, HyflexDesign):
         return base.model_dump(exclude={"analog": {"columns_per_adc"}})
     return read_yaml(base)

@@ -1,5 +1,6 @@
-"""The Einsums of one transformer block, each bound to the path that executes it, and the
-number of crossbar arrays a linear layer occupies.
+"""The Einsums of one transformer block, and the crossbar arrays a linear layer occupies.
+
+Each Einsum is bound to the path that executes it.
 
 Paths (HyFlexPIM, Song et al., ISCA 2025): linear layers on the analog crossbars (``analog``;
 ``digital`` for a digital-PIM-only design), Q.K^T and S.V on the digital PIM arrays
@@ -34,6 +35,7 @@ class LayerEinsum:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of this Einsum (count; 0 for SFU work)."""
         if self.path == "sfu":
             return 0
         n = 1

@@ -49,15 +49,18 @@ class ModelShape(StrictModel):
         if self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
         if self.num_kv_heads is not None and self.num_heads % self.num_kv_heads:
-            raise ValueError(f"num_heads {self.num_heads} is not divisible by num_kv_heads {self.num_kv_heads}")
+            raise ValueError(f"num_heads {self.num_heads} is not divisible by "
+                             f"num_kv_heads {self.num_kv_heads}")
         return self
 
     @property
     def head_dim(self) -> int:
+        """Features per attention head."""
         return self.hidden_size // self.num_heads
 
     @property
     def kv_heads(self) -> int:
+        """Key/value heads (count; ``num_heads`` without grouped-query attention)."""
         return self.num_kv_heads or self.num_heads
 
     def linear_matrices(self) -> list[tuple[str, int, int]]:
@@ -71,6 +74,7 @@ class ModelShape(StrictModel):
         return mats
 
     def weights_per_layer(self) -> int:
+        """Weights of the linear layers of one block (count)."""
         return sum(i * o for _, i, o in self.linear_matrices())
 
     def macs_per_layer(self, seq_len: int, batch: int = 1) -> dict[str, int]:
