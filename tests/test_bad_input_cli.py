@@ -185,21 +185,38 @@ def test_ctrl_c_during_interpreter_exit_exits_130(tmp_path):
 
 
 def test_ctrl_c_during_an_evaluation_exits_130(tmp_path):
+    # stderr on a pseudo-terminal, as for a user at a shell: progress bars show only there
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns
     proc = subprocess.Popen([sys.executable, "-m", "hyflex_plugin", "evaluate", "--model",
                              "bert-large", "--no-cache"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=tmp_path, env=_env(tmp_path))
+                            stderr=slave, cwd=tmp_path, env=_env(tmp_path))
+    os.close(slave)
+
+    def read_some(timeout: float) -> bytes:
+        ready, _, _ = select.select([master], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            return os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            return b""
+
     seen = b""
     deadline = time.monotonic() + 120
-    while b"N=128" not in seen and time.monotonic() < deadline:  # tqdm's bar: at work
-        ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-        if ready:
-            chunk = os.read(proc.stderr.fileno(), 4096)
-            if not chunk:
-                break
-            seen += chunk
+    while b"N=128" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        seen += read_some(1.0)  # tqdm's bar: at work
     assert b"N=128" in seen, seen
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    err = (seen + err).decode()
+    proc.wait(timeout=120)
+    while chunk := read_some(0.5):
+        seen += chunk
+    os.close(master)
+    err = seen.decode(errors="replace").replace("\r", "\n")
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().endswith("interrupted")
