@@ -52,7 +52,7 @@ def test_design_and_partition_rules(tmp_path):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (dict(seq_len=0), "--seq-len, field 'seq_len': expected a positive integer, got 0"),
+    (dict(seq_len=0), "--seq-len, field 'seq_len': expected an integer from 1 to 1,048,576 \\(2\\^20 tokens\\), got 0"),
     (dict(seq_len=True), "--seq-len.*got True"),
     (dict(batch="two"), "--batch, field 'batch': expected a positive integer, got 'two'"),
     (dict(slc_fraction="150%"), "--slc-fraction.*between 0 and 1.*'150%'"),
