@@ -11,6 +11,7 @@ Nothing is downloaded (``local_files_only=True``).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import torch
@@ -133,9 +134,15 @@ def _load_encoder(folder: Path):
         return AutoModel.from_pretrained(str(folder), local_files_only=True)
 
 
+#: transformers' lazy module is not safe to import from two threads at once (ImportError of
+#: AutoTokenizer seen with the study's worker threads): the first import is serialised.
+_IMPORT_LOCK = threading.Lock()
+
+
 def build_classifier(source: str | Path, n_labels: int = 2, seed: int = 0):
     """(model, tokenizer, info) where info describes the encoder for the partition file."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    with _IMPORT_LOCK:
+        from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel  # noqa: F401
 
     kind, folder = resolve_source(source)
     torch.manual_seed(seed)
