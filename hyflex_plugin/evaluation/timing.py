@@ -119,10 +119,24 @@ def analog_timing(design, step_time: float | None = None,
         adc_conversion_time(a.adc_bits_mlc, design.tech_node, step_time, sampling_steps))
 
 
+def outputs_per_array(n: int, weights_per_row: int) -> int:
+    """Outputs on the fullest array when ``n`` outputs are spread evenly over the fewest arrays.
+
+    The pinned mapping (``mappings/analog_weight_stationary.yaml``, tile shape of ``arrays_n``)
+    and AccelForge's mapper spread a part's outputs evenly: ceil(n / arrays) per array, e.g.
+    13 + 13 + 12 for 38 outputs on 16-wide arrays, not 16 + 16 + 6.
+
+    >>> outputs_per_array(38, 16), outputs_per_array(768, 16), outputs_per_array(5, 16)
+    (13, 16, 5)
+    """
+    arrays = -(-n // weights_per_row)
+    return -(-n // arrays)
+
+
 def part_columns(t: AnalogTiming, n: int, slc: bool) -> int:
-    """Used columns of the fullest array of a part with ``n`` outputs."""
+    """Used columns of the fullest array of a part with ``n`` outputs (outputs spread evenly)."""
     slices = t.weight_bits // (t.slc_bits_per_cell if slc else t.mlc_bits_per_cell)
-    return min(t.columns // slices, n) * slices
+    return outputs_per_array(n, t.columns // slices) * slices
 
 
 def conversion_rate_per_array(t: AnalogTiming, slc: bool) -> float:
