@@ -114,6 +114,11 @@ def test_cli_breakdown_text_json_and_bad_arch(tmp_path, capsys):
     out = tmp_path / "b.json"
     assert main(["breakdown", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["design"] == "HyFlexPIM"
+    # an output path that cannot be written is refused before any work, naming --json
+    for target in (tmp_path, out / "under-a-file.json"):
+        r = subprocess.run([sys.executable, "-m", "hyflex_plugin", "calibrate", "--json",
+                            str(target)], capture_output=True, text=True, check=False)
+        assert r.returncode == 2 and "--json" in r.stderr and "Traceback" not in r.stderr
     # bad --arch: a one-line error naming the option or the file and field, exit 2
     missing = subprocess.run([sys.executable, "-m", "hyflex_plugin", "breakdown", "--arch",
                               str(tmp_path / "nope.yaml")], capture_output=True, text=True,

@@ -48,7 +48,10 @@ def _tech(args) -> float:
 def _design_result(args, api):
     """``api(tech_node, design)`` for the CLI's --arch and --tech-node; errors name the option."""
     from hyflex_plugin.architecture.design import load_arch
+    from hyflex_plugin.io import check_output_file
 
+    if args.json not in (None, "-"):
+        check_output_file(args.json, "--json", "json")  # before any work
     design = load_arch(args.arch)
     if args.tech_node is None:
         return api(None, design)
