@@ -201,3 +201,19 @@ def test_constants_override_api_both_engines():
     with pytest.raises(HyflexInputError, match="no_such_constant"):
         evaluate_points(pts, "fast", constants={"no_such_constant": 1.0})
     assert math.isfinite(base["tops_per_w"])
+
+
+def test_rows_record_the_share_the_request_resolved(tmp_path):
+    """A fixed-share design records its own share, a hybrid design the point's share."""
+    import json as _json
+
+    from hyflex_plugin.architecture.design import load_arch
+    from hyflex_plugin.sweep import evaluate_points
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(_json.dumps({"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 1,
+                                "num_attention_heads": 2, "intermediate_size": 128}))
+    points = [{"design": load_arch(name), "model": str(cfg), "seq_len": 16, "slc_fraction": 0.2,
+               "axes": {}} for name in ("all-slc.yaml", "all-mlc.yaml", "hyflexpim.yaml")]
+    rows = evaluate_points(points, "fast")
+    assert [r["slc_fraction"] for r in rows] == [1.0, 0.0, 0.2]

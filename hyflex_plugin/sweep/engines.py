@@ -51,8 +51,9 @@ def _design(d) -> HyflexDesign:
 def result_row(result) -> dict:
     """Whole-model metrics of a ``ModelResult`` (``evaluate --json`` minus per-layer detail)."""
     d = result.to_dict(layers=False)
-    row = {k: d[k] for k in ("energy_j", "latency_s", "ops", "throughput_tops", "tops_per_w",
-                             "tops_per_mm2", "area_mm2", "pus", "chips")}
+    # slc_fraction: the share the evaluation request resolved (a fixed-share design's own)
+    row = {k: d[k] for k in ("slc_fraction", "energy_j", "latency_s", "ops", "throughput_tops",
+                             "tops_per_w", "tops_per_mm2", "area_mm2", "pus", "chips")}
     for key in ("energy_by_category_j", "energy_by_component_j"):
         for k, v in sorted(d[key].items()):
             row[f"{key}.{k}"] = v

@@ -126,9 +126,6 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
         except ValueError as e:
             rows[p["point_id"]] = {**base_row, "engine": "schema", "error": str(e)}
             continue
-        if "slc_fraction" not in p["axes"]:
-            base_row["slc_fraction"] = (design.slc_fraction if design.slc_fraction is not None
-                                        else spec.slc_fraction)
         todo.append(base_row)
         payloads.append({"design": design.model_dump(), "model": p["model"],
                          "seq_len": p["seq_len"], "slc_fraction": spec.slc_fraction,
