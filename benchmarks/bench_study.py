@@ -1,15 +1,19 @@
-"""Issue 13's accuracy study for one real model, timed, with the machine load beside the times.
+"""Issue 13's accuracy study for one real model, timed, with the machine load and CPU time beside.
 
-Full study (the issue's targets): 3 fine-tuning seeds, >= 4,000 test sentences, 5 noise seeds,
-sigma 0.01-0.2 (7 values incl. the paper's ~4 % BER point), SLC 0/5/10/20 %, 6 methods.
-``--reduced`` runs the smaller study that fits a shared, loaded machine; the JSON records
-exactly which parameters were reduced and never calls a reduced run the full one.
+The plan (``PLANS``): every draw (3 fine-tuning seeds x 5 noise seeds, >= 4,000 test sentences)
+at the main sigma (the paper's ~4 % BER point) for the three main methods at 0/5/10/20 % SLC;
+the noise-regime sweep (sigma 0.01-0.2) with 2 noise seeds on the first fine-tuning seed; the
+three redistribution variants at the main sigma with 5 noise seeds on the first fine-tuning seed.
+Forward passes run in bfloat16 (CPU autocast); a few points are re-checked in float32
+(``dtype_check.csv``). ``mpnet`` (12 layers, 768 wide: ~8x MiniLM's arithmetic) runs a smaller
+plan, and its JSON lists every difference from the MiniLM plan; ``--reduced`` runs a plan that
+fits a loaded machine. No reduced run is ever labelled full.
 
     .venv/bin/python benchmarks/bench_study.py --model minilm [--reduced] [--workers 2]
         [--scheduler tcp://...] [--speedup]
 
 Writes benchmarks/results/study_<model>/ (CSV, PNG, study.json) and
-benchmarks/results/bench_study_<model>.json (parameters, timings, load averages, peak memory).
+benchmarks/results/bench_study_<model>.json (plan, timings, load averages, CPU time, peak memory).
 """
 
 from __future__ import annotations
@@ -24,19 +28,26 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
-FULL = {"ft_seeds": [0, 1, 2], "n_train": 2000, "n_test": 4000, "n_calib": 256, "epochs": 1,
-        "noise_seeds": [0, 1, 2, 3, 4], "sigmas": None, "fractions": [0.0, 0.05, 0.10, 0.20],
-        "methods": None, "variant_sigmas": None, "variant_fractions": None}
 MAIN = ["redistribution", "brute-force-equal", "brute-force"]
 VARIANTS = ["redistribution-u-only", "redistribution-svt-only", "redistribution-product"]
+MAIN_SIGMA = 0.0812  # the paper's ~4 % cell BER through our derivation (study.DEFAULT_SIGMAS)
+#: The study of issue 13 (``minilm``), and what fits for the 8x larger MPNet.
+PLANS = {
+    "minilm": {"ft_seeds": [0, 1, 2], "n_train": 2000, "n_test": 4000, "n_calib": 256, "epochs": 1,
+               "noise_seeds": [0, 1, 2, 3, 4], "main_sigmas": [MAIN_SIGMA], "sigmas": None,
+               "sweep_seeds": [0, 1], "fractions": [0.0, 0.05, 0.10, 0.20], "methods": MAIN,
+               "variants": VARIANTS, "compute_dtype": "bfloat16"},
+    "mpnet": {"ft_seeds": [0], "n_train": 1000, "n_test": 4000, "n_calib": 128, "epochs": 1,
+              "noise_seeds": [0, 1, 2], "main_sigmas": [MAIN_SIGMA], "sigmas": [0.025, MAIN_SIGMA, 0.2],
+              "sweep_seeds": [0], "fractions": [0.0, 0.05, 0.10, 0.20], "methods": MAIN,
+              "variants": [], "compute_dtype": "bfloat16"},
+}
 #: What fitted a 2-core machine shared by 8 engineers (load 14-17) on 2026-11-29, 03:00-04:30 UTC.
 REDUCED = {
     "minilm": {"ft_seeds": [0], "n_train": 320, "n_test": 1000, "n_calib": 64, "noise_seeds": [0, 1],
-               "sigmas": [0.025, 0.0811, 0.2], "fractions": [0.0, 0.10, 0.20], "methods": MAIN,
-               "variant_sigmas": [0.0811], "variant_fractions": [0.10]},
+               "sigmas": [0.025, MAIN_SIGMA, 0.2], "fractions": [0.0, 0.10, 0.20], "variants": []},
     "mpnet": {"ft_seeds": [0], "n_train": 128, "n_test": 250, "n_calib": 32, "noise_seeds": [0],
-              "sigmas": [0.0811], "fractions": [0.0, 0.10], "methods": MAIN,
-              "variant_sigmas": [], "variant_fractions": []},
+              "sigmas": [MAIN_SIGMA], "fractions": [0.0, 0.10], "variants": []},
 }
 
 
@@ -44,12 +55,19 @@ def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def speedup(run: str, n_points: int = 12) -> dict:
+def _cpu_s() -> float:
+    """CPU seconds used by this process and its finished children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def speedup(run: str, compute_dtype: str, n_points: int = 12) -> dict:
     """Wall time of the same noisy points with 1 and with 2 in-process workers."""
     from hyflex_plugin.redistribution.study import evaluate_study
 
     kw = {"methods": ("redistribution", "brute-force"), "fractions": (0.05, 0.1, 0.2),
-          "sigmas": (0.05,), "seeds": tuple(range(max(1, n_points // 6))), "progress": False}
+          "sigmas": (0.05,), "seeds": tuple(range(max(1, n_points // 6))), "progress": False,
+          "compute_dtype": compute_dtype}
     out = {}
     for w in (1, 2):
         cache = Path(run) / f"speedup_{w}.jsonl"
@@ -65,13 +83,40 @@ def speedup(run: str, n_points: int = 12) -> dict:
         cache.unlink(missing_ok=True)
     out["speedup"] = round(out["workers_1_s"] / out["workers_2_s"], 2)
     out["n_points"] = 2 * 3 * len(kw["seeds"])
+    out["compute_dtype"] = compute_dtype
     return out
 
 
+def blocks_of(params: dict):
+    """The study's blocks for a plan (see the module docstring)."""
+    from hyflex_plugin.redistribution.study import Block, sweep_blocks
+
+    blocks = sweep_blocks(params["methods"], params["fractions"], params["sigmas"], params["noise_seeds"],
+                          main_sigmas=params["main_sigmas"], sweep_seeds=params["sweep_seeds"])
+    if params["variants"]:
+        blocks += (Block(("redistribution", *params["variants"]), tuple(params["fractions"]),
+                         tuple(params["main_sigmas"]), tuple(params["noise_seeds"]), runs=1),)
+    return blocks
+
+
+def plan_for(model: str, reduced: bool) -> tuple[dict, dict]:
+    """(parameters, {parameter: {"study": issue-13 value, "ran": value}} for every difference)."""
+    from hyflex_plugin.redistribution.study import DEFAULT_SIGMAS
+
+    full = {**PLANS["minilm"], "sigmas": list(DEFAULT_SIGMAS)}
+    params = {**PLANS[model]}
+    if reduced:
+        params.update(REDUCED[model])
+    params["sigmas"] = params["sigmas"] or list(DEFAULT_SIGMAS)
+    params["sweep_seeds"] = [s for s in params["sweep_seeds"] if s in params["noise_seeds"]]
+    differs = {k: {"study": full[k], "ran": params[k]} for k in full if params[k] != full[k]}
+    return params, differs
+
+
 def main() -> None:
-    """Run the reduced (or full) study for one model and save its timings as JSON."""
+    """Run the study (or a reduced one) for one model and save its timings as JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="minilm", choices=["minilm", "mpnet"])
+    ap.add_argument("--model", default="minilm", choices=sorted(PLANS))
     ap.add_argument("--runs", default="runs/study", help="folder for the run folders")
     ap.add_argument("--reduced", action="store_true", help="the reduced study (see REDUCED)")
     ap.add_argument("--workers", type=int, default=2)
@@ -82,26 +127,12 @@ def main() -> None:
     a = ap.parse_args()
 
     from hyflex_plugin.redistribution.experiment import redistribute
-    from hyflex_plugin.redistribution.study import DEFAULT_SIGMAS, STUDY_METHODS, study
+    from hyflex_plugin.redistribution.study import study
 
-    params = dict(FULL)
-    if a.reduced:
-        params.update(REDUCED[a.model])
-    params["sigmas"] = params["sigmas"] or list(DEFAULT_SIGMAS)
-    params["methods"] = params["methods"] or list(STUDY_METHODS)
-    if params["variant_sigmas"] is None:  # full study: variants are in the main cross product
-        params["methods"] = list(dict.fromkeys(params["methods"] + VARIANTS))
-        params["variant_sigmas"], params["variant_fractions"] = [], []
-    reduced_keys = {k: {"full": FULL[k] if FULL[k] is not None else "default", "ran": params[k]}
-                    for k in params if a.reduced and params[k] != FULL[k] and FULL[k] is not None}
-    if a.reduced and params["methods"] != list(STUDY_METHODS):
-        reduced_keys["methods"] = {"full": list(STUDY_METHODS), "ran": params["methods"],
-                                   "variants_at_sigmas": params["variant_sigmas"],
-                                   "variants_at_fractions": params["variant_fractions"]}
-    if a.reduced and params["sigmas"] != list(DEFAULT_SIGMAS):
-        reduced_keys["sigmas"] = {"full": list(DEFAULT_SIGMAS), "ran": params["sigmas"]}
-    timings, loads = {}, {"start": _load()}
-    t_all = time.perf_counter()
+    params, differs = plan_for(a.model, a.reduced)
+    blocks = blocks_of(params)
+    timings, loads, cpu = {}, {"start": _load()}, {}
+    t_all, c_all = time.perf_counter(), _cpu_s()
     runs = []
     for s in params["ft_seeds"]:
         t0 = time.perf_counter()
@@ -111,39 +142,37 @@ def main() -> None:
         timings[f"redistribute_seed{s}_s"] = round(time.perf_counter() - t0, 1)
         loads[f"after_redistribute_seed{s}"] = _load()
     out = RESULTS / f"study_{a.model}"
-    res = study(runs, out, methods=params["methods"], fractions=params["fractions"],
-                sigmas=params["sigmas"], seeds=params["noise_seeds"], workers=a.workers,
-                scheduler=a.scheduler, only_cached=a.only_cached)
+    c0 = _cpu_s()
+    res = study(runs, out, blocks=blocks, workers=a.workers, scheduler=a.scheduler,
+                only_cached=a.only_cached, compute_dtype=params["compute_dtype"])
+    cpu["study_cpu_s"] = round(_cpu_s() - c0, 1)
     timings.update({k: round(v, 1) for k, v in res["info"]["timings_s"].items()})
     done, planned = res["info"]["n_points_done"], res["info"]["n_points_planned"]
-    if params["variant_sigmas"]:
-        t0 = time.perf_counter()
-        var = study(runs, out / "variants", methods=["redistribution", *VARIANTS],
-                    fractions=params["variant_fractions"], sigmas=params["variant_sigmas"],
-                    seeds=params["noise_seeds"], workers=a.workers, scheduler=a.scheduler,
-                    only_cached=a.only_cached)
-        timings["variants_s"] = round(time.perf_counter() - t0, 1)
-        done += var["info"]["n_points_done"]
-        planned += var["info"]["n_points_planned"]
     timings["whole_s"] = round(time.perf_counter() - t_all, 1)
+    cpu["whole_cpu_s"] = round(_cpu_s() - c_all, 1)
     loads["end"] = _load()
-    partial = done < planned
-    label = "REDUCED (not the full study)" if a.reduced else "full"
-    if partial:
+    label = "REDUCED (a loaded-machine plan, not the study)" if a.reduced else (
+        "full" if not differs else "smaller than the MiniLM plan (see 'differs_from_study')")
+    if done < planned:
         label += f"; PARTIAL: {done} of {planned} points"
-    info = {"model": a.model, "study": label,
-            "reduced": reduced_keys, "params": params, "workers": a.workers, "scheduler": a.scheduler,
-            "n_points_planned": planned, "n_points_done": done, "timings_s": timings, "loadavg": loads,
-            "cpu_count": os.cpu_count(),
+    info = {"model": a.model, "study": label, "differs_from_study": differs, "params": params,
+            "blocks": res["info"]["blocks"], "workers": a.workers, "scheduler": a.scheduler,
+            "n_points_planned": planned, "n_points_done": done,
+            "timings_s": timings, "cpu_s": cpu, "loadavg": loads, "cpu_count": os.cpu_count(),
+            "dtype_check": res["info"]["dtype_check"],
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
     if a.speedup:
-        info["speedup_1_to_2_workers"] = speedup(runs[0])
-    from hyflex_plugin.io import read_yaml
+        info["speedup_1_to_2_workers"] = speedup(runs[0], params["compute_dtype"])
+    from hyflex_plugin.io import atomic_write_json, read_yaml
 
     # fine-tuning times as measured when each run folder was made (also when reused here)
     info["run_timings_s"] = {Path(r).name: read_yaml(Path(r) / "run.yaml").get("timings_s") for r in runs}
+    info["fine_tuning_s"] = round(sum(sum(v.values()) for v in info["run_timings_s"].values() if v), 1)
+    # the whole study = fine-tuning (measured when each run folder was made) + everything after it
+    after = timings["whole_s"] - sum(v for k, v in timings.items() if k.startswith("redistribute_seed"))
+    timings["whole_with_fine_tuning_s"] = round(info["fine_tuning_s"] + after, 1)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"bench_study_{a.model}.json").write_text(json.dumps(info, indent=1) + "\n")
+    atomic_write_json(RESULTS / f"bench_study_{a.model}.json", info)
     print(json.dumps(info, indent=1))
 
 

@@ -149,3 +149,76 @@ def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
     for r in paired:  # loss difference = difference of the two losses, within [-1, 1]
         la, lb = by[(r["a"], r["slc_fraction"])]["loss"], by[(r["b"], r["slc_fraction"])]["loss"]
         assert r["loss_diff"] == pytest.approx(la - lb, abs=1e-12) and -1 <= r["loss_diff"] <= 1
+
+
+def test_blocks_plan_every_draw_at_main_sigmas_and_fewer_elsewhere():
+    from hyflex_plugin.redistribution.study import Block, plan_points, planned_draws, sweep_blocks
+
+    runs = ["a", "b", "c"]
+    blocks = sweep_blocks(["redistribution", "brute-force"], (0.0, 0.1), (0.01, 0.08, 0.2), (0, 1, 2, 3, 4),
+                          main_sigmas=(0.08,), sweep_seeds=(0, 1))
+    assert blocks == (Block(("redistribution", "brute-force"), (0.0, 0.1), (0.08,), (0, 1, 2, 3, 4)),
+                      Block(("redistribution", "brute-force"), (0.0, 0.1), (0.01, 0.2), (0, 1), runs=1))
+    # a variant block on the first run shares its redistribution points with the main block
+    blocks += (Block(("redistribution", "redistribution-u-only"), (0.0, 0.1), (0.08,), (0, 1, 2, 3, 4), runs=1),)
+    pts = plan_points(runs, blocks, "bfloat16")
+    assert len(pts) == len(set(pts))
+    assert {p.compute_dtype for p in pts} == {"bfloat16"}
+    draws = planned_draws(pts)
+    assert draws[("redistribution", 0.1, 0.08)] == 15 and draws[("brute-force", 0.0, 0.08)] == 15
+    assert draws[("redistribution", 0.1, 0.2)] == 2 and ("brute-force", 0.1, 0.2) in draws
+    assert draws[("redistribution-u-only", 0.1, 0.08)] == 5
+    assert all(p.run == "a" for p in pts if p.sigma in (0.01, 0.2))
+    n_refs = 3 * 2  # INT8 svd and dense models of every run
+    # u-only at share 0 is planned (it is the same evaluation as redistribution: canonical())
+    assert len(pts) == n_refs + 2 * 2 * 15 + 2 * 2 * 2 * 2 + 2 * 5
+    assert sweep_blocks(["brute-force"], (0.1,), (0.01, 0.2), (0, 1)) == (
+        Block(("brute-force",), (0.1,), (0.01, 0.2), (0, 1)),)
+
+
+def test_bfloat16_rows_are_kept_apart_and_close_to_float32(tiny_run, tmp_path):
+    kw = {"methods": ("redistribution", "brute-force"), "fractions": (0.25,), "sigmas": (0.5,),
+          "seeds": (0,), "torch_threads": 1, "progress": False, "cache_file": tmp_path / "rows.jsonl"}
+    f32 = evaluate_study([tiny_run], workers=1, **kw)
+    b16 = evaluate_study([tiny_run], workers=1, compute_dtype="bfloat16", **kw)
+    assert len(f32) == len(b16) == 2 + 2  # the cache holds both: keys differ by dtype
+    assert {r["compute_dtype"] for r in f32} == {"float32"} and {r["compute_dtype"] for r in b16} == {"bfloat16"}
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 8
+    from hyflex_plugin.redistribution.study import compare_dtypes
+
+    cmp = compare_dtypes(b16, f32)
+    assert len(cmp) == 4
+    for r in cmp:  # the same models, rounded products: nearly every sentence agrees
+        assert r["agreement"] >= 0.9
+        assert r["diff"] == pytest.approx(r["accuracy"] - r["accuracy_float32"], abs=1e-12)
+    with pytest.raises(Exception, match="compute_dtype"):
+        evaluate_study([tiny_run], workers=1, compute_dtype="float16", **kw)
+
+
+def test_study_cli_writes_every_table(tiny_run, tmp_path):
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "study"
+    cmd = [sys.executable, "-m", "hyflex_plugin", "study", str(tiny_run), "--out", str(out),
+           "--methods", "redistribution,brute-force-equal,brute-force", "--fractions", "0,25%",
+           "--sigmas", "0.5,1", "--main-sigmas", "1", "--seeds", "0,1", "--sweep-seeds", "0",
+           "--compute-dtype", "bfloat16", "--workers", "1"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for f in ("concentration.csv", "concentration.png", "summary.csv", "paired.csv", "references.csv",
+              "noise_regime.png", "dtype_check.csv", "study.json"):
+        assert (out / f).stat().st_size > 0, f
+    info = json.loads((out / "study.json").read_text())
+    assert info["compute_dtype"] == "bfloat16" and len(info["blocks"]) == 2
+    assert info["n_points_planned"] == info["n_points_done"] == 3 + 3 * 2 * 2 + 3 * 2 * 1
+    summary = list(csv.DictReader((out / "summary.csv").open()))
+    draws = {(s["method"], float(s["sigma"])): int(s["n_draws"]) for s in summary}
+    assert draws[("brute-force-equal", 1.0)] == 2 and draws[("brute-force-equal", 0.5)] == 1
+    check = list(csv.DictReader((out / "dtype_check.csv").open()))
+    # float32 re-check: 3 INT8 references + 3 methods at the middle share, main sigma, seed 0
+    assert len(check) == 3 + 3 * 1
+    assert all(0.0 <= float(c["agreement"]) <= 1.0 for c in check)
+    assert info["dtype_check"]["points"] == len(check)

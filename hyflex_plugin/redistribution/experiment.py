@@ -267,8 +267,11 @@ class RunEvaluator:
 
     def noisy_predictions(self, variant: str, share: float, selector: str, noise, seed: int,
                           selection_seed: int | None = None, protect: str = "both",
-                          noise_on: str = "factors"):
-        """Per-sentence correctness (list of 0/1) of ``variant`` with the top ``share`` SLC."""
+                          noise_on: str = "factors", compute_dtype: str = "float32"):
+        """Per-sentence correctness (list of 0/1) of ``variant`` with the top ``share`` SLC.
+
+        ``compute_dtype``: arithmetic of the forward pass (:data:`.model.COMPUTE_DTYPES`).
+        """
         from hyflex_plugin.redistribution.model import predictions
 
         clf = self.model(variant)
@@ -281,7 +284,7 @@ class RunEvaluator:
             masks = dense_slc_masks(clf, share, selector, grads, selection_seed=sel_seed)
             ctx = noisy_dense(clf, masks, noise, seed=seed)
         with ctx:
-            return predictions(clf, self.test_set())
+            return predictions(clf, self.test_set(), compute_dtype=compute_dtype)
 
 
 @dataclass(frozen=True)

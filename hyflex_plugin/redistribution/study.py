@@ -73,20 +73,57 @@ class Point:
     slc_fraction: float
     sigma: float
     seed: int
+    compute_dtype: str = "float32"
 
     def canonical(self) -> Point:
         """The point that is provably the same evaluation (share 0: protection is irrelevant)."""
         if self.slc_fraction == 0.0 and self.method in ("redistribution-u-only", "redistribution-svt-only"):
-            return Point(self.run, "redistribution", 0.0, self.sigma, self.seed)
+            return Point(self.run, "redistribution", 0.0, self.sigma, self.seed, self.compute_dtype)
         return self
 
     def key(self) -> tuple:
         """Cache key."""
-        return (self.run, self.method, round(self.slc_fraction, 6), round(self.sigma, 6), self.seed)
+        return (self.run, self.method, round(self.slc_fraction, 6), round(self.sigma, 6), self.seed,
+                self.compute_dtype)
 
 
 def _row_key(r: dict) -> tuple:
-    return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"])
+    return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"],
+            r.get("compute_dtype", "float32"))  # rows written before compute_dtype existed
+
+
+@dataclass(frozen=True)
+class Block:
+    """One cross product of the study's points: methods x SLC fractions x sigmas x draws.
+
+    The draws are every noise seed in ``seeds`` on each of the first ``runs`` run folders
+    (fine-tuning seeds; ``None``: all of them). A study is one or more blocks; a point that two
+    blocks share is evaluated once.
+    """
+
+    methods: tuple[str, ...]
+    fractions: tuple[float, ...]
+    sigmas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    runs: int | None = None
+    """Number of run folders (first ones) whose draws are evaluated; None: all."""
+
+
+def sweep_blocks(methods, fractions, sigmas, seeds, main_sigmas=None, sweep_seeds=None) -> tuple[Block, ...]:
+    """The study's usual plan: every draw (all runs x ``seeds``) at ``main_sigmas``; at the
+    other sigmas (the noise-regime sweep) the noise seeds ``sweep_seeds`` on the first run only.
+
+    ``main_sigmas`` None: every draw at every sigma (one block).
+    """
+    methods, fractions, sigmas, seeds = tuple(methods), tuple(fractions), tuple(sigmas), tuple(seeds)
+    if main_sigmas is None:
+        return (Block(methods, fractions, sigmas, seeds),)
+    main = tuple(main_sigmas)
+    rest = tuple(s for s in sigmas if not any(abs(s - m) < 1e-9 for m in main))
+    blocks = [Block(methods, fractions, main, seeds)]
+    if rest:
+        blocks.append(Block(methods, fractions, rest, tuple(sweep_seeds or seeds[:1]), runs=1))
+    return tuple(blocks)
 
 
 # ---------------------------------------------------------------- equal-budget baseline
@@ -153,10 +190,11 @@ def _evaluate_point(ev, p: Point) -> list[int]:
     from hyflex_plugin.redistribution.noise import PaperSliceNoise
 
     if p.method.startswith("int8-"):
-        return ev.noisy_predictions(p.method[5:], 0.0, "magnitude", PaperSliceNoise(0.0), 0)
+        return ev.noisy_predictions(p.method[5:], 0.0, "magnitude", PaperSliceNoise(0.0), 0,
+                                    compute_dtype=p.compute_dtype)
     variant, selector, protect, noise_on = STUDY_METHODS[p.method]
     return ev.noisy_predictions(variant, p.slc_fraction, selector, PaperSliceNoise(p.sigma), p.seed,
-                                protect=protect, noise_on=noise_on)
+                                protect=protect, noise_on=noise_on, compute_dtype=p.compute_dtype)
 
 
 class _Evaluators:
@@ -210,40 +248,56 @@ def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
             yield fut.result()
 
 
-def plan_points(runs: list[str], methods, fractions, sigmas, seeds) -> list[Point]:
-    """Plan the study's points in the order they are evaluated.
+def plan_points(runs: list[str], blocks: tuple[Block, ...], compute_dtype: str = "float32") -> list[Point]:
+    """Plan the study's points in the order they are evaluated (no point twice).
 
-    References first (the noise-free INT8 model of every weights variant), then the main
-    methods, then the variants; seed-major inside each, so a partial (interrupted) study has
-    whole noise draws. (Float accuracies are in each run's run.yaml.)
+    References first (the noise-free INT8 model of every weights variant on every run), then
+    each block: its main methods, then its variants; seed-major inside each, so a partial
+    (interrupted) study has whole noise draws. (Float accuracies are in each run's run.yaml.)
     """
-    variants = sorted({STUDY_METHODS[m][0] for m in methods})
-    pts = [Point(r, f"int8-{v}", 1.0, 0.0, 0) for r in runs for v in variants]
-    main = [m for m in methods if m in MAIN_METHODS]
-    for group in (main, [m for m in methods if m not in MAIN_METHODS]):
-        pts += [Point(r, m, f, s, sd) for sd in seeds for r in runs for s in sigmas for f in fractions
-                for m in group]
-    return pts
+    variants = sorted({STUDY_METHODS[m][0] for b in blocks for m in b.methods})
+    pts = [Point(r, f"int8-{v}", 1.0, 0.0, 0, compute_dtype) for r in runs for v in variants]
+    for b in blocks:
+        b_runs = runs if b.runs is None else runs[:b.runs]
+        main = [m for m in b.methods if m in MAIN_METHODS]
+        for group in (main, [m for m in b.methods if m not in MAIN_METHODS]):
+            pts += [Point(r, m, f, s, sd, compute_dtype) for sd in b.seeds for r in b_runs for s in b.sigmas
+                    for f in b.fractions for m in group]
+    return list(dict.fromkeys(pts))
+
+
+def _check_blocks(blocks: tuple[Block, ...], compute_dtype: str) -> None:
+    from hyflex_plugin.redistribution.model import COMPUTE_DTYPES
+
+    for b in blocks:
+        for m in b.methods:
+            if m not in STUDY_METHODS:
+                raise HyflexInputError("--methods", "method", f"expected one of {list(STUDY_METHODS)}, got {m!r}")
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise HyflexInputError("--compute-dtype", "compute_dtype",
+                               f"expected one of {list(COMPUTE_DTYPES)}, got {compute_dtype!r}")
 
 
 def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFAULT_FRACTIONS,
                    sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4), workers: int | None = None,
                    scheduler: str | None = None, torch_threads: int | None = None,
                    cache_file: str | Path | None = None, progress: bool = True,
-                   only_cached: bool = False) -> list[dict]:
+                   only_cached: bool = False, blocks: tuple[Block, ...] | None = None,
+                   compute_dtype: str = "float32") -> list[dict]:
     """All study rows (cached rows reused; new ones appended to ``cache_file`` as they finish).
 
-    ``only_cached``: evaluate nothing, return the rows already finished (a partial study).
+    The points are ``blocks`` (default: one block, methods x fractions x sigmas x seeds on every
+    run), evaluated in ``compute_dtype``. ``only_cached``: evaluate nothing, return the rows
+    already finished (a partial study).
     """
     import torch
     from tqdm.auto import tqdm
 
-    for m in methods:
-        if m not in STUDY_METHODS:
-            raise HyflexInputError("--methods", "method", f"expected one of {list(STUDY_METHODS)}, got {m!r}")
+    blocks = blocks or (Block(tuple(methods), tuple(fractions), tuple(sigmas), tuple(seeds)),)
+    _check_blocks(blocks, compute_dtype)
     runs = [str(Path(r)) for r in runs]
     workers = workers or min(2, os.cpu_count() or 1)
-    points = plan_points(runs, methods, fractions, sigmas, seeds)
+    points = plan_points(runs, blocks, compute_dtype)
     cache = RowCache(Path(cache_file or Path(runs[0]) / STUDY_ROWS_FILE), _row_key)
     todo = list(dict.fromkeys(p.canonical() for p in points if cache.get(p.canonical().key()) is None))
     if only_cached:
@@ -283,21 +337,30 @@ def _tables(rows: list[dict]):
     return by, refs
 
 
+def planned_draws(points: list[Point]) -> dict[tuple, int]:
+    """{(method, SLC fraction, sigma): number of (run, noise seed) draws planned}."""
+    out: dict[tuple, int] = {}
+    for p in points:
+        if not p.method.startswith("int8-"):
+            k = (p.method, p.slc_fraction, p.sigma)
+            out[k] = out.get(k, 0) + 1
+    return out
+
+
 def summarize(rows: list[dict], n_boot: int = 2000,
-              complete_only: bool = False) -> tuple[list[dict], list[dict], list[dict]]:
+              complete_only: dict[tuple, int] | None = None) -> tuple[list[dict], list[dict], list[dict]]:
     """(reference rows, per-point summary rows, paired comparison rows).
 
-    ``complete_only`` (a partial study): keep only the settings that have every (run, seed)
-    draw that any setting has, so no mean mixes different draws.
+    ``complete_only`` (a partial study: :func:`planned_draws` of its plan): keep only the
+    settings that have every draw planned for them, so no mean mixes different draws.
     """
     import numpy as np
 
     from hyflex_plugin.redistribution.stats import mean_ci, paired_difference
 
     by, refs = _tables(rows)
-    if complete_only and by:
-        full = max(len(c) for c in by.values())
-        by = {k: c for k, c in by.items() if len(c) == full}
+    if complete_only is not None:
+        by = {k: c for k, c in by.items() if len(c) == complete_only.get(k)}
     ref_rows = []
     for (run, m), bits in sorted(refs.items()):
         e = mean_ci(bits, n_boot)
@@ -381,17 +444,60 @@ def plot_noise_regime(summary: list[dict], path: str | Path, title: str = "",
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def dtype_check_blocks(blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+    """The points re-evaluated in float32 when a study runs in another compute dtype: the first
+    block's methods at its middle SLC fraction and its sigmas (the main sigmas of
+    :func:`sweep_blocks`), noise seed 0 of the first run, and the first run's INT8 references.
+    """
+    b = blocks[0]
+    return (Block(b.methods, (b.fractions[len(b.fractions) // 2],), b.sigmas, b.seeds[:1], runs=1),)
+
+
+def compare_dtypes(rows: list[dict], check_rows: list[dict]) -> list[dict]:
+    """One row per point evaluated in both dtypes: accuracies, the share of sentences whose
+    correctness agrees, and the paired difference (study dtype - float32) with its 95 % interval.
+    """
+    import numpy as np
+
+    from hyflex_plugin.redistribution.stats import paired_difference, unpack_bits
+
+    def k(r):
+        return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"])
+
+    ref = {k(r): r for r in check_rows}
+    out = []
+    for r in rows:
+        c = ref.get(k(r))
+        if c is None:
+            continue
+        a, b = unpack_bits(r["correct"], r["n_test"]), unpack_bits(c["correct"], c["n_test"])
+        d = paired_difference(a, b, n_boot=1000)
+        out.append({"run": r["run"], "method": r["method"], "slc_fraction": r["slc_fraction"],
+                    "sigma": r["sigma"], "seed": r["seed"], "compute_dtype": r["compute_dtype"],
+                    "accuracy": r["accuracy"], "accuracy_float32": c["accuracy"],
+                    "agreement": float(np.mean(a == b)), "diff": d.mean, "diff_ci_low": d.low,
+                    "diff_ci_high": d.high})
+    return out
+
+
 def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
           fractions=DEFAULT_FRACTIONS, sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4),
           workers: int | None = None, scheduler: str | None = None, n_boot: int = 2000,
-          only_cached: bool = False) -> dict:
+          only_cached: bool = False, blocks: tuple[Block, ...] | None = None,
+          compute_dtype: str = "float32") -> dict:
     """Whole study; writes CSVs, PNGs and ``study.json`` (timings, load) into ``out``.
 
-    ``only_cached`` summarises the evaluations finished so far (nothing new is evaluated);
-    ``study.json`` then says how many of the planned points are in it.
+    The points are ``blocks`` (default: one block, methods x fractions x sigmas x seeds on every
+    run; see :func:`sweep_blocks`). In a ``compute_dtype`` other than float32, the points of
+    :func:`dtype_check_blocks` are evaluated in float32 as well and compared
+    (``dtype_check.csv``). ``only_cached`` summarises the evaluations finished so far (nothing
+    new is evaluated); ``study.json`` then says how many of the planned points are in it.
     """
     from hyflex_plugin.redistribution.concentration import plot_lorenz
 
+    blocks = blocks or (Block(tuple(methods), tuple(fractions), tuple(sigmas), tuple(seeds)),)
+    _check_blocks(blocks, compute_dtype)
+    methods = tuple(dict.fromkeys(m for b in blocks for m in b.methods))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = [str(Path(r)) for r in runs]
@@ -412,26 +518,41 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     timings["concentration_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     load_before = os.getloadavg()
-    rows = evaluate_study(runs, methods, fractions, sigmas, seeds, workers, scheduler,
-                          only_cached=only_cached)
-    planned = len(plan_points(runs, methods, fractions, sigmas, seeds))
+    rows = evaluate_study(runs, workers=workers, scheduler=scheduler, only_cached=only_cached,
+                          blocks=blocks, compute_dtype=compute_dtype)
+    plan = plan_points(runs, blocks, compute_dtype)
+    planned = len(plan)
     timings["evaluate_s"] = time.perf_counter() - t0
+    dtype_rows = []
+    if compute_dtype != "float32":
+        t0 = time.perf_counter()
+        check = evaluate_study(runs[:1], workers=workers, scheduler=scheduler, only_cached=only_cached,
+                               blocks=dtype_check_blocks(blocks), compute_dtype="float32",
+                               cache_file=Path(runs[0]) / STUDY_ROWS_FILE)
+        dtype_rows = compare_dtypes(rows, check)
+        if dtype_rows:
+            write_csv(dtype_rows, out / "dtype_check.csv", list(dtype_rows[0]))
+        timings["dtype_check_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    refs, summary, paired = summarize(rows, n_boot, complete_only=only_cached)
+    refs, summary, paired = summarize(rows, n_boot, complete_only=planned_draws(plan) if only_cached else None)
     for r in runs:  # float (unquantised) accuracies measured by redistribute, for reference
         _, cfg = load_run(r)
         refs += [{"run": r, "reference": f"float-{v}", "accuracy": cfg[f"float_accuracy_{v}"],
                   "ci_low": None, "ci_high": None, "n_test": cfg["n_test"]} for v in ("dense", "svd")]
     write_csv([{k: v for k, v in r.items() if k != "correct"} for r in rows], out / "study_rows.csv",
-              ["run", "method", "slc_fraction", "sigma", "seed", "n_test", "accuracy", "eval_s", "same_as"])
+              ["run", "method", "slc_fraction", "sigma", "seed", "compute_dtype", "n_test", "accuracy", "eval_s",
+               "same_as"])
     write_csv(refs, out / "references.csv", list(refs[0]))
     write_csv(summary, out / "summary.csv", list(summary[0]))
     if paired:
         write_csv(paired, out / "paired.csv", list(paired[0]))
     plot_noise_regime(summary, out / "noise_regime.png", f"accuracy loss vs MLC noise ({Path(runs[0]).name})")
     timings["summary_s"] = time.perf_counter() - t0
-    info = {"runs": runs, "methods": list(methods), "slc_fractions": list(fractions), "sigmas": list(sigmas),
-            "noise_seeds": list(seeds), "workers": workers, "scheduler": scheduler,
+    info = {"runs": runs, "blocks": [asdict(b) for b in blocks], "compute_dtype": compute_dtype,
+            "dtype_check": {"points": len(dtype_rows),
+                            "min_agreement": min((r["agreement"] for r in dtype_rows), default=None),
+                            "max_abs_diff": max((abs(r["diff"]) for r in dtype_rows), default=None)},
+            "workers": workers, "scheduler": scheduler,
             "n_points_planned": planned, "n_points_done": len(rows), "timings_s": timings,
             "loadavg_before_eval": load_before,
             "loadavg_after_eval": os.getloadavg()}
@@ -439,6 +560,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     return {"info": info, "concentration": conc, "references": refs, "summary": summary, "paired": paired}
 
 
-__all__ = ["COMPARISONS", "DEFAULT_FRACTIONS", "DEFAULT_SIGMAS", "STUDY_METHODS", "Point",
-           "equal_budget_baseline", "evaluate_point", "evaluate_study", "plan_points",
-           "plot_noise_regime", "run_concentration", "study", "summarize"]
+__all__ = ["COMPARISONS", "DEFAULT_FRACTIONS", "DEFAULT_SIGMAS", "STUDY_METHODS", "Block", "Point",
+           "compare_dtypes", "dtype_check_blocks", "equal_budget_baseline", "evaluate_point",
+           "evaluate_study", "plan_points", "planned_draws", "plot_noise_regime", "run_concentration", "study",
+           "summarize", "sweep_blocks"]
