@@ -24,6 +24,7 @@ from hyflex_plugin.costmodels.models import (
     HyflexDigitalModule,
     HyflexLink,
     HyflexSFU,
+    cached_model,
 )
 
 #: Component names of an analog module in the breakdown, and the model part each one is.
@@ -37,10 +38,12 @@ def _entry(count: float, area: float, power: float, **extra) -> dict:
 
 
 def analog_module(design: HyflexDesign, slc: bool, tech_node: float | None = None) -> HyflexAnalogModule:
-    """The analog module of ``design`` in SLC or MLC cell mode, from the component models."""
+    """The analog module of ``design`` in SLC or MLC cell mode, from the component models
+    (:func:`~hyflex_plugin.costmodels.models.cached_model`: read it, do not change it).
+    """
     a = design.analog
-    return HyflexAnalogModule(
-        arrays=design.pu.arrays_per_module, rows=a.rows, columns=a.columns,
+    return cached_model(
+        HyflexAnalogModule, arrays=design.pu.arrays_per_module, rows=a.rows, columns=a.columns,
         bits_per_cell=a.slc_bits_per_cell if slc else a.mlc_bits_per_cell,
         adcs_per_array=a.adcs_per_array, max_adc_bits=a.adc_max_bits,
         mode_switch=a.mlc_bits_per_cell != a.slc_bits_per_cell, cycle=a.cycle,
@@ -51,10 +54,10 @@ def analog_module(design: HyflexDesign, slc: bool, tech_node: float | None = Non
 def digital_module(design: HyflexDesign, tech_node: float | None = None) -> HyflexDigitalModule:
     """The digital PIM module of ``design``, from the component models."""
     d = design.digital
-    return HyflexDigitalModule(arrays=design.pu.digital_arrays_per_module, rows=d.rows,
-                               columns=d.columns, op_bits=d.op_bits, clock_hz=d.clock,
-                               number_format=d.number_format,
-                               tech_node=design.tech_node if tech_node is None else tech_node)
+    return cached_model(HyflexDigitalModule, arrays=design.pu.digital_arrays_per_module,
+                        rows=d.rows, columns=d.columns, op_bits=d.op_bits, clock_hz=d.clock,
+                        number_format=d.number_format,
+                        tech_node=design.tech_node if tech_node is None else tech_node)
 
 
 def _analog(design: HyflexDesign, tech_node: float) -> dict:
@@ -90,11 +93,12 @@ def design_breakdown(design: HyflexDesign, tech_node: float | None = None) -> di
     pu = design.pu
     analog = _analog(design, node)
     digital = _digital(design, node)
-    sfu = HyflexSFU(lanes=pu.sfu_lanes, clock_hz=design.digital.clock, tech_node=node)
+    sfu = cached_model(HyflexSFU, lanes=pu.sfu_lanes, clock_hz=design.digital.clock,
+                       tech_node=node)
     sfu_power = {a: sfu.lanes * sfu.clock_hz * getattr(sfu, a)().energy
                  for a in ("softmax", "layernorm", "gelu")}
     sfu_action = max(sfu_power, key=sfu_power.get)
-    buf = HyflexBuffer(width=pu.buffer_width, size=pu.buffer_bits, tech_node=node)
+    buf = cached_model(HyflexBuffer, width=pu.buffer_width, size=pu.buffer_bits, tech_node=node)
     buf_power = max(buf.read().energy / buf.read().latency,
                     buf.write().energy / buf.write().latency) + buf.leak_power
     pu_parts = {
@@ -111,7 +115,7 @@ def design_breakdown(design: HyflexDesign, tech_node: float | None = None) -> di
     for entry in pu_parts.values():
         pu_area += entry["area_m2"]
     pu_power = sum(e["peak_power_w"] for e in pu_parts.values())
-    link = HyflexLink(bandwidth=design.chip.link_bandwidth, tech_node=node)
+    link = cached_model(HyflexLink, bandwidth=design.chip.link_bandwidth, tech_node=node)
     link_power = link.read(bits_per_action=1).energy * design.chip.link_bandwidth * 8
     n_pu = design.chip.processing_units
     chip_parts = {"processing_units": _entry(n_pu, n_pu * pu_area, n_pu * pu_power),

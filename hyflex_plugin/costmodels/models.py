@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from functools import lru_cache
 
 from hwcomponents import ActionCost, ComponentModel, action
 
@@ -290,6 +291,39 @@ class HyflexRRAMArray(_HyflexModel):
         return ActionCost(energy=self.n_cells * c.energy, latency=lat, throughput=1 / lat)
 
 
+def cached_model(cls: type, **attributes):
+    """``cls(**attributes)``, the same instance for the same class, attributes and overridden
+    constants (:func:`~hyflex_plugin.costmodels.constants.overridden_constants`; an instance
+    reads the constants when it is built and when an action is called).
+
+    For callers that only read costs: sweeps build the same modules, SFU and link thousands of
+    times, and building one costs far more than reading it.
+    """
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    return _cached_model(cls, tuple(sorted(active_overrides().items())),
+                         tuple(sorted(attributes.items())))
+
+
+@lru_cache(maxsize=4096)
+def _cached_model(cls: type, overrides: tuple, attributes: tuple):
+    return cls(**dict(attributes))
+
+
+@lru_cache(maxsize=4096)
+def _survey_adc(n_bits: int, throughput: float) -> tuple[float, float]:
+    """(area [m^2], energy of one conversion [J]) of hwcomponents-adc's survey ``ADC`` at 65 nm.
+
+    Memoised: the survey model re-reads its YAML fit file on every instantiation (about 3 ms,
+    most of the cost of a design's area in a sweep); its result depends on these two numbers
+    only (no hyflex constant enters it).
+    """
+    from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
+
+    adc = ADC(n_bits=n_bits, tech_node=_BASE, throughput=throughput)
+    return adc.area, adc.read().energy
+
+
 class HyflexSARADC(_HyflexModel):
     """The reconfigurable SAR ADC: built for ``max_resolution`` bits, used at fewer in SLC mode.
 
@@ -311,8 +345,6 @@ class HyflexSARADC(_HyflexModel):
 
     def __init__(self, resolution: int = _A.adc_bits_mlc, max_resolution: int = _A.adc_max_bits,
                  throughput: float = _ADC_RATE, tech_node: float = _BASE, **unknown):
-        from hwcomponents_adc import ADC  # survey model (hwcomponents-adc)
-
         self.max_resolution = self._positive_int("max_resolution", max_resolution)
         if self.max_resolution < 4:
             self._fail("max_resolution", f"expected >= 4 bits (survey model range), got {max_resolution!r}")
@@ -320,11 +352,11 @@ class HyflexSARADC(_HyflexModel):
                                        tuple(range(4, self.max_resolution + 1)),
                                        " (bits; 7 = MLC mode, 6 = SLC mode)")
         self.throughput = self._positive("throughput", throughput)
-        built = ADC(n_bits=self.max_resolution, tech_node=_BASE, throughput=self.throughput)
-        used = ADC(n_bits=self.resolution, tech_node=_BASE, throughput=self.throughput)
-        self._energy = used.read().energy * const("adc_energy_calibration")
+        built_area, _ = _survey_adc(self.max_resolution, self.throughput)
+        _, used_energy = _survey_adc(self.resolution, self.throughput)
+        self._energy = used_energy * const("adc_energy_calibration")
         # survey leakage (20 % of its energy) dropped: adc_energy_calibration was tuned without it
-        super().__init__(built.area * const("adc_area_calibration"), tech_node, unknown)
+        super().__init__(built_area * const("adc_area_calibration"), tech_node, unknown)
 
     @action
     def convert(self) -> ActionCost:

@@ -142,8 +142,13 @@ def evaluate_einsum(design: HyflexDesign, kind: str, params: dict, search: bool 
 
 
 # ----------------------------------------------------------------------------- parameters
-def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int = 1) -> dict:
-    """Template parameters of one linear part (k inputs -> n outputs) in SLC or MLC mode."""
+def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int = 1,
+                  timing=None) -> dict:
+    """Template parameters of one linear part (k inputs -> n outputs) in SLC or MLC mode.
+
+    ``timing``: the design's :func:`~hyflex_plugin.evaluation.timing.analog_timing`, if the
+    caller has it already (a block asks for a dozen parts of one design).
+    """
     from hyflex_plugin.evaluation.timing import analog_timing, conversion_rate_per_array
 
     a = design.analog
@@ -155,7 +160,7 @@ def linear_params(design: HyflexDesign, k: int, n: int, slc: bool, tokens: int =
         "input_bits": a.input_bits, "weight_bits": a.weight_bits, "adc_bits": adc_bits,
         "adc_max_bits": a.adc_max_bits,
         # conversions/s of one array's share of ADCs: adcs_per_array / (bits + sampling) x step
-        "adc_throughput": conversion_rate_per_array(analog_timing(design), slc),
+        "adc_throughput": conversion_rate_per_array(timing or analog_timing(design), slc),
         "mode_switch": hybrid, "tech_node": design.tech_node, "buffer_bits": design.pu.buffer_bits,
         "buffer_width": design.pu.buffer_width, "cycle": a.cycle,
     }

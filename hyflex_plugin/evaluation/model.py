@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.console import progress as progress_bar
@@ -94,10 +97,23 @@ class ModelResult:
     chips: int
     pu_area_m2: float
 
+    def _per_layer(self, fn) -> list:
+        """``fn(layer)`` of every layer, computed once per distinct block: identical blocks
+        share their Einsums (same order and values as computing it for every layer).
+        """
+        memo: dict[tuple[int, int], object] = {}
+        out = []
+        for layer in self.layers:
+            key = (id(layer.einsums), id(layer.category))
+            if key not in memo:
+                memo[key] = fn(layer)
+            out.append(memo[key])
+        return out
+
     @property
     def energy_j(self) -> float:
         """Energy of one inference [J]."""
-        return sum(layer.energy_j for layer in self.layers)
+        return sum(self._per_layer(lambda layer: layer.energy_j))
 
     @property
     def latency_s(self) -> float:
@@ -107,7 +123,7 @@ class ModelResult:
     @property
     def macs(self) -> int:
         """Multiply-accumulates of one inference (count)."""
-        return sum(e.macs for layer in self.layers for e in layer.einsums.values())
+        return sum(self._per_layer(lambda layer: sum(e.macs for e in layer.einsums.values())))
 
     @property
     def ops(self) -> int:
@@ -126,29 +142,50 @@ class ModelResult:
 
     def energy_by(self, what: str) -> dict[str, float]:
         """Energy [J] by ``category`` (linear, attention, sfu, link) or by ``category.component``."""
-        out: dict[str, float] = {}
-        for layer in self.layers:
-            for name, e in layer.einsums.items():
-                if what == "category":
-                    out[layer.category[name]] = out.get(layer.category[name], 0.0) + e.energy_j
-                else:
-                    for comp, v in e.energy_by_component_j.items():
-                        key = f"{layer.category[name]}.{comp}"
-                        out[key] = out.get(key, 0.0) + v
-        return out
+        def terms(layer: LayerResult) -> list[tuple[str, float]]:
+            if what == "category":
+                return [(layer.category[name], e.energy_j) for name, e in layer.einsums.items()]
+            return [(f"{layer.category[name]}.{comp}", v) for name, e in layer.einsums.items()
+                    for comp, v in e.energy_by_component_j.items()]
+
+        # The totals are the sums of every layer's terms in layer order, as a loop over the
+        # layers would add them, but computed with one np.cumsum (which adds in order, so the
+        # totals are equal to the last bit): row r of a block holds the r-th term of each key
+        # in that block (0.0 where it has none; adding 0.0 changes no sum).
+        per_layer = self._per_layer(terms)
+        distinct = list({id(t): t for t in per_layer}.values())  # in order of first layer
+        keys: dict[str, int] = {}
+        for layer_terms in distinct:
+            for key, _ in layer_terms:
+                if key not in keys:
+                    keys[key] = len(keys)
+        if not keys:
+            return {}
+        blocks: dict[int, np.ndarray] = {}
+        for layer_terms in distinct:
+            rank: dict[str, int] = {}
+            rows: list[list[float]] = []
+            for key, v in layer_terms:
+                r = rank[key] = rank.get(key, -1) + 1
+                if r == len(rows):
+                    rows.append([0.0] * len(keys))
+                rows[r][keys[key]] = v
+            blocks[id(layer_terms)] = np.array(rows, dtype=float).reshape(-1, len(keys))
+        totals = np.cumsum(np.concatenate([blocks[id(t)] for t in per_layer]), axis=0)[-1]
+        return {key: float(totals[i]) for key, i in keys.items()}
 
     def to_dict(self, layers: bool = True) -> dict:
         """The result as JSON-ready dict; ``layers=False`` leaves out the per-layer detail."""
-        energy = self.energy_j
+        energy, ops, throughput = self.energy_j, self.ops, self.throughput_ops
         out = {
             "model": self.model.name, "arch": self.design.name, "arch_file": self.arch_path,
             "seq_len": self.seq_len, "batch": self.batch, "slc_fraction": self.slc_fraction,
             "partition": self.partition,
             "energy_j": energy, "latency_s": self.latency_s,
-            "ops": self.ops,
-            "throughput_tops": self.throughput_ops / 1e12,
-            "tops_per_w": self.ops / energy / 1e12,
-            "tops_per_mm2": self.throughput_ops / 1e12 / (self.area_m2 * 1e6),
+            "ops": ops,
+            "throughput_tops": throughput / 1e12,
+            "tops_per_w": ops / energy / 1e12,
+            "tops_per_mm2": throughput / 1e12 / (self.area_m2 * 1e6),
             "area_mm2": self.area_m2 * 1e6, "pus": self.pus, "chips": self.chips,
             "pus_per_layer": max(layer.pus for layer in self.layers),
             "energy_by_category_j": self.energy_by("category"),
@@ -179,19 +216,29 @@ def linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float |
     return [p for p in [(k, n_slc, True), (k, n - n_slc, False)] if p[1]]
 
 
-def _sfu_cost(design: HyflexDesign, action: str, elements: int, pus: int) -> EinsumCost:
-    from hyflex_plugin.costmodels.models import HyflexSFU
+@lru_cache(maxsize=1024)
+def _sfu_action(lanes: int, clock_hz: float, tech_node: float, action: str, overrides: tuple):
+    """One SFU action's cost (memoised per SFU and overridden constants)."""
+    from hyflex_plugin.costmodels.models import HyflexSFU, cached_model
 
-    sfu = HyflexSFU(lanes=design.pu.sfu_lanes, clock_hz=design.digital.clock, tech_node=design.tech_node)
-    c = getattr(sfu, action)()
+    sfu = cached_model(HyflexSFU, lanes=lanes, clock_hz=clock_hz, tech_node=tech_node)
+    return getattr(sfu, action)()
+
+
+def _sfu_cost(design: HyflexDesign, action: str, elements: int, pus: int) -> EinsumCost:
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    c = _sfu_action(design.pu.sfu_lanes, design.digital.clock, design.tech_node, action,
+                    tuple(sorted(active_overrides().items())))
     return EinsumCost({"SFU": elements * c.energy}, elements / (c.throughput * pus), 0,
                       {f"SFU.{action}": float(elements)})
 
 
 def _link_cost(design: HyflexDesign, bits: int) -> EinsumCost:
-    from hyflex_plugin.costmodels.models import HyflexLink
+    from hyflex_plugin.costmodels.models import HyflexLink, cached_model
 
-    link = HyflexLink(bandwidth=design.chip.link_bandwidth, tech_node=design.tech_node)
+    link = cached_model(HyflexLink, bandwidth=design.chip.link_bandwidth,
+                        tech_node=design.tech_node)
     c = link.read()
     transfers = bits / link.width
     return EinsumCost({"Link": link.read(bits_per_action=bits).energy}, transfers * c.latency, 0,
@@ -268,7 +315,7 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
                                   tokens, pus * design.arrays_per_pu, design.pu.replication)
         costs: dict[str, list[EinsumCost]] = {}
         for (name, k, n, slc, a), (r, latency) in zip(flat, placed):
-            one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1),
+            one = evaluate_einsum(design, "analog", linear_params(design, k, n, slc, 1, timing),
                                   search=search, cache=cache)
             cost = one.scaled(tokens)   # energy and actions: every token once, on any copy
             # latency from the timing functions (equal to AccelForge's on full arrays, tested;

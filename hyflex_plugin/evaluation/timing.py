@@ -199,32 +199,45 @@ def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: in
     def lat(i: int, r: int) -> float:
         return part_latency(tokens, r, parts[i].token_time)
 
+    def step(members: list[int]) -> tuple[float, dict[int, int], int] | None:
+        """The stage's next latency step: (time saved per extra array, copies to add, extra
+        arrays), or None if it cannot get faster. Depends on the stage's own copies only.
+        """
+        lats = [lat(i, reps[i]) for i in members]
+        now = max(lats)
+        add: dict[int, int] = {}
+        for i, li in zip(members, lats):
+            if li >= now - _EPS * now:
+                r = reps[i]
+                if r >= tokens:
+                    return None
+                # fewest extra copies that make this part faster: ceil(tokens / r) must drop
+                r = max(r + 1, math.ceil(tokens / (math.ceil(tokens / r) - 1)))
+                add[i] = r - reps[i]
+        if not add:
+            return None
+        cost = sum(parts[i].arrays * d for i, d in add.items())
+        new = max(lat(i, reps[i] + add.get(i, 0)) for i in members)
+        return (now - new) / max(cost, 1), add, cost
+
+    order = sorted(stages)
+    steps = {s: step(stages[s]) for s in order}  # only the stage just lowered changes
     while True:
         best = None
-        for s, members in sorted(stages.items()):
-            now = max(lat(i, reps[i]) for i in members)
-            add: dict[int, int] = {}
-            for i in members:
-                if lat(i, reps[i]) >= now - _EPS * now:
-                    r = reps[i]
-                    if r >= tokens:
-                        break
-                    # fewest extra copies that make this part faster: ceil(tokens / r) must drop
-                    r = max(r + 1, math.ceil(tokens / (math.ceil(tokens / r) - 1)))
-                    add[i] = r - reps[i]
-            else:
-                cost = sum(parts[i].arrays * d for i, d in add.items())
-                if not add or used + cost > budget_arrays:
-                    continue
-                new = max(lat(i, reps[i] + add.get(i, 0)) for i in members)
-                gain = (now - new) / max(cost, 1)
-                if gain > 0 and (best is None or gain > best[0] * (1 + 1e-9)):
-                    best = (gain, add, cost)
+        for s in order:
+            st = steps[s]
+            if st is None or used + st[2] > budget_arrays:
+                continue
+            gain = st[0]
+            if gain > 0 and (best is None or gain > best[0][0] * (1 + 1e-9)):
+                best = (st, s)
         if best is None:
             return tuple(reps)
-        for i, d in best[1].items():
+        (_, add, cost), s = best
+        for i, d in add.items():
             reps[i] += d
-        used += best[2]
+        used += cost
+        steps[s] = step(stages[s])
 
 
 def replicated_parts(t: AnalogTiming, parts, tokens: int, budget_arrays: int,

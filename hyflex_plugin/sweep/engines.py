@@ -60,14 +60,14 @@ def result_row(result) -> dict:
     return row
 
 
-def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool, row: bool = True) -> dict:
+def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool) -> dict:
     from hyflex_plugin.evaluation.model import evaluate_model
 
     design = _design(point["design"])
     r = evaluate_model(model=point["model"], seq_len=int(point["seq_len"]),
                        slc_fraction=point.get("slc_fraction", 0.1), arch=design,
                        batch=int(point.get("batch", 1)), cache=cache, einsum_evaluator=evaluator)
-    return result_row(r) if row else {}
+    return result_row(r)
 
 
 def _guarded(fn: Callable[[], dict], engine: str) -> dict:
@@ -113,30 +113,26 @@ def peak_rss_bytes() -> int:
 
 
 # ----------------------------------------------------------------------------- fast engine
-class _BatchEvaluator:
-    """Records the Einsums a batch needs (first pass), then answers from the closed form
-    computed for all of them at once (second pass).
+#: closed-form results by Einsum (kind + parameters) and overridden constants; kept across
+#: batches (a sweep asks for the same few hundred Einsums thousands of times)
+_CLOSED_FORM: dict[tuple, EinsumCost] = {}
+_CLOSED_FORM_MAX = 200_000
+
+
+def _closed_form_evaluator(design, kind, params, search=False, cache=True) -> EinsumCost:
+    """The per-Einsum closed form of :mod:`hyflex_plugin.sweep.fast` in place of AccelForge,
+    memoised per Einsum: each distinct Einsum is solved once, when a point first needs it.
     """
+    from hyflex_plugin.costmodels.constants import active_overrides
+    from hyflex_plugin.sweep.fast import BATCH
 
-    def __init__(self):
-        self.requests: dict[str, tuple[str, dict]] = {}
-        self.results: dict[str, EinsumCost] | None = None
-
-    def __call__(self, design, kind, params, search=False, cache=True) -> EinsumCost:
-        key = kind + json.dumps(params, sort_keys=True)
-        if self.results is None:
-            self.requests.setdefault(key, (kind, params))
-            return EinsumCost({}, 1.0, 0, {})
-        return self.results[key]
-
-    def solve(self) -> None:
-        from hyflex_plugin.sweep.fast import BATCH
-
-        self.results = {}
-        for kind, fn in BATCH.items():
-            keys = [k for k, (kd, _) in self.requests.items() if kd == kind]
-            for k, cost in zip(keys, fn([self.requests[k][1] for k in keys])):
-                self.results[k] = cost
+    key = (kind, tuple(sorted(params.items())), tuple(sorted(active_overrides().items())))
+    cost = _CLOSED_FORM.get(key)
+    if cost is None:
+        if len(_CLOSED_FORM) >= _CLOSED_FORM_MAX:
+            _CLOSED_FORM.clear()
+        cost = _CLOSED_FORM[key] = BATCH[kind]([params])[0]
+    return cost
 
 
 @contextlib.contextmanager
@@ -153,15 +149,14 @@ def _quiet_hwcomponents():
 
 
 def fast_rows(points: list[dict], constants: dict | None = None) -> list[dict]:
-    """Every point on the fast engine, the closed form vectorised over the whole batch."""
+    """Every point on the fast engine: the exact engine's evaluation with the closed form per
+    Einsum (each distinct Einsum solved once).
+    """
     from hyflex_plugin.costmodels.constants import overridden_constants
 
     with overridden_constants(constants or {}), _quiet_hwcomponents():
-        ev = _BatchEvaluator()
-        for p in points:  # first pass: which Einsums (errors show again in the second pass)
-            _guarded(lambda p=p: _evaluate_one(p, ev, False, row=False), "fast")
-        ev.solve()
-        return [_guarded(lambda p=p: _evaluate_one(p, ev, False), "fast") for p in points]
+        return [_guarded(lambda p=p: _evaluate_one(p, _closed_form_evaluator, False), "fast")
+                for p in points]
 
 
 # ----------------------------------------------------------------------------- both

@@ -127,7 +127,9 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
             rows[p["point_id"]] = {**base_row, "engine": "schema", "error": str(e)}
             continue
         todo.append(base_row)
-        payloads.append({"design": design.model_dump(), "model": p["model"],
+        # the fast engine runs here and takes the design as it is; Dask workers get its data
+        payloads.append({"design": design if run_engine == "fast" else design.model_dump(),
+                         "model": p["model"],
                          "seq_len": p["seq_len"], "slc_fraction": spec.slc_fraction,
                          "batch": spec.batch, "point_id": p["point_id"]})
     wanted = {p["point_id"] for p in points}
