@@ -16,6 +16,9 @@ total is written down anywhere. Peak power is every part busy at once:
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 from hyflex_plugin.architecture.design import HyflexDesign
 from hyflex_plugin.costmodels.constants import const
 from hyflex_plugin.costmodels.models import (
@@ -61,9 +64,18 @@ def digital_module(design: HyflexDesign, tech_node: float | None = None) -> Hyfl
 
 
 def _analog(design: HyflexDesign, tech_node: float) -> dict:
-    modes = {"SLC": analog_module(design, slc=True, tech_node=tech_node)}
-    if design.analog.slc_bits_per_cell != design.analog.mlc_bits_per_cell:
-        modes["MLC"] = analog_module(design, slc=False, tech_node=tech_node)
+    slc = analog_module(design, slc=True, tech_node=tech_node)
+    mlc = (analog_module(design, slc=False, tech_node=tech_node)
+           if design.analog.slc_bits_per_cell != design.analog.mlc_bits_per_cell else None)
+    return copy.deepcopy(_analog_modes(slc, mlc))
+
+
+@lru_cache(maxsize=1024)
+def _analog_modes(slc: HyflexAnalogModule, mlc: HyflexAnalogModule | None) -> dict:
+    """The analog module's breakdown in its dearer cell mode (memoised per module instance:
+    :func:`analog_module` gives the same instance for the same module and constants).
+    """
+    modes = {"SLC": slc} if mlc is None else {"SLC": slc, "MLC": mlc}
     power = {mode: sum(m.cycle_energy_breakdown().values()) / m.cycle for mode, m in modes.items()}
     mode = max(power, key=power.get)
     m = modes[mode]

@@ -304,13 +304,12 @@ def _evaluate_layer(design: HyflexDesign, shape: ModelShape, seq_len: int, batch
     else:
         parts = {e.name: linear_parts(design, e.name, e.dims["K"], e.dims["N"], share, partition,
                                        index, source) for e in linear}
-        for plist in parts.values():
-            arrays += sum(arrays_for_linear(design, k, n, slc) for k, n, slc in plist)
+        flat = [(name, k, n, slc, arrays_for_linear(design, k, n, slc))
+                for name, plist in parts.items() for k, n, slc in plist]
+        arrays = sum(a for *_, a in flat)
         pus = max(1, math.ceil(arrays / design.arrays_per_pu)) if design.arrays_per_pu else 1
         # replication: spare arrays of the block's PUs hold copies that serve other tokens
         timing = analog_timing(design)
-        flat = [(name, k, n, slc, arrays_for_linear(design, k, n, slc))
-                for name, plist in parts.items() for k, n, slc in plist]
         placed = replicated_parts(timing, [(name, n, slc, a) for name, k, n, slc, a in flat],
                                   tokens, pus * design.arrays_per_pu, design.pu.replication)
         costs: dict[str, list[EinsumCost]] = {}
@@ -401,8 +400,9 @@ def evaluate(request: EvaluationRequest, progress: bool = False,
     search, cache = request.search, request.cache
     layers: list[LayerResult] = []
     memo: dict[tuple, LayerResult] = {}
-    for i in progress_bar(range(shape.n_layers), enabled=progress, desc=f"{shape.name} N={seq_len}",
-                  leave=False):
+    blocks = (progress_bar(range(shape.n_layers), enabled=progress, leave=False,
+                           desc=f"{shape.name} N={seq_len}") if progress else range(shape.n_layers))
+    for i in blocks:
         key = ("uniform",) if part is None else tuple(
             (m.name, m.decomposition, m.rank, m.n_slc_ranks, m.slc_weight_fraction)
             for m in (part.layer(i).matrices if part.layer(i) else []))

@@ -126,7 +126,8 @@ def _closed_form_evaluator(design, kind, params, search=False, cache=True) -> Ei
     from hyflex_plugin.costmodels.constants import active_overrides
     from hyflex_plugin.sweep.fast import BATCH
 
-    key = (kind, tuple(sorted(params.items())), tuple(sorted(active_overrides().items())))
+    # (the parameters come in the fixed order of engine.linear_params / attention_params)
+    key = (kind, tuple(params.items()), tuple(sorted(active_overrides().items())))
     cost = _CLOSED_FORM.get(key)
     if cost is None:
         if len(_CLOSED_FORM) >= _CLOSED_FORM_MAX:
