@@ -1,4 +1,4 @@
-"""Claims with uncertainty ranges (issue 9 section 5): the fast re-costing engine against the
+"""Claims with uncertainty ranges (issue 9 section 5): the sweep's fast engine against the
 exact engine (AccelForge + hwcomponents run for real), the study's output, bad input."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import yaml
 
 from hyflex_plugin.comparison.published import CLAIMS_FILE, load_claims
 from hyflex_plugin.comparison.sensitivity import (
-    Recoster,
+    ClaimStudy,
     parameters,
     run_sensitivity,
     write_sensitivity,
@@ -38,7 +38,7 @@ def recoster(tmp_path_factory):
     old = os.environ.get("HYFLEX_CACHE_DIR")
     os.environ["HYFLEX_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     claims = load_claims()
-    rc = Recoster(TINY, [32], DESIGNS, parameters(DESIGNS, claims), claims)
+    rc = ClaimStudy(TINY, [32], DESIGNS, parameters(DESIGNS, claims), claims)
     yield rc
     if old is None:
         os.environ.pop("HYFLEX_CACHE_DIR", None)

@@ -52,7 +52,7 @@ def register(subparsers) -> None:
         description="Vary every number that is a choice or an estimate (a `range` in the "
                     "cost-model data file, `ranges:` in a design file, the claims file's "
                     "hyflex_slc_fraction_range) one at a time, then all together on a "
-                    "Latin-hypercube sample, on the fast re-costing engine; re-check some samples "
+                    "Latin-hypercube sample, on the sweep's fast engine; re-check some samples "
                     "on AccelForge. Writes sensitivity.json, sensitivity.md and a tornado plot "
                     "of the 8 largest drivers per claim.")
     s.add_argument("--model", default="bert-large", metavar="NAME",

@@ -246,7 +246,7 @@ def _md_claims(cmp: Comparison) -> list[str]:
                "The *model range* varies every number that is a choice or an estimate over its "
                "sourced range (cost-model data file, design files, claims file): one at a time "
                "(tornado plots `tornado_<claim>.png`), then a Latin-hypercube sample of all of "
-               "them together, on the fast re-costing engine (`hyflex sensitivity` also re-checks "
+               "them together, on the sweep's fast engine (`hyflex sensitivity` also re-checks "
                "samples on AccelForge). The paper's figures are predictions the model is checked "
                "against, never inputs.", "", sensitivity_markdown(cmp.sensitivity)]
         for key in cmp.sensitivity["claims"]:

@@ -4,19 +4,18 @@ Each number that is a choice or an estimate carries a ``range`` with its source 
 the cost-model data file (``range``/``range_source`` of a constant), a design file (``ranges:``
 by dotted field name) or the claims file (``hyflex_slc_fraction_range``). This module
 
-1. evaluates the designs a claim needs once on the exact engine (AccelForge + hyflex's
-   hwcomponents models, cached) at the nominal values, plus HyFlexPIM at a grid of SLC shares;
-2. re-costs those results for any set of values (:class:`Recoster`, the fast engine): energies
-   per component are scaled by the ratio of the component model's energy per action under the
-   new constants (action counts do not depend on these constants), the digital MAC latency by
-   its ratio, and the analog latencies and replicas are recomputed with the same timing
-   functions the exact engine calls (``evaluation.timing``);
-3. varies one number at a time over its range (tornado), then a Latin-hypercube sample of all of
+1. evaluates the designs a claim needs for any set of values (:class:`ClaimStudy`) on the
+   sweep's fast engine (:func:`hyflex_plugin.sweep.evaluate_points`: the exact engine's
+   evaluation with AccelForge's per-Einsum results replaced by their closed form; varied
+   constants are overridden for the batch, varied design fields set in the design), HyFlexPIM
+   at the nearest of a grid of SLC shares;
+2. varies one number at a time over its range (tornado), then a Latin-hypercube sample of all of
    them together, and reports per claim the model's min / median / max ratio (min and max over
    every evaluated point, the median over the sample) and whether the paper's figure lies
    inside;
-4. re-checks a few samples on the exact engine (constants replaced in-process, cache keyed on
-   them) and reports the largest relative difference.
+3. re-checks a few samples on the exact engine (the same ``evaluate_points`` call with
+   ``engine="accelforge"``: constants replaced in-process, cache keyed on them) and reports the
+   largest relative difference.
 
 The claims' paper figures are never read by the model: they only label the result.
 """
@@ -25,26 +24,15 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hyflex_plugin.comparison.baselines import HYFLEX, load_design
 from hyflex_plugin.comparison.compare import _row, claim_value
 from hyflex_plugin.comparison.published import PaperClaims, load_claims
 from hyflex_plugin.console import progress as progress_bar
-from hyflex_plugin.costmodels.constants import (
-    DATA_FILE,
-    load_constants,
-    overridden_constants,
-)
+from hyflex_plugin.costmodels.constants import DATA_FILE, load_constants
 from hyflex_plugin.errors import HyflexInputError
-from hyflex_plugin.evaluation import EvaluationRequest, evaluate
-from hyflex_plugin.evaluation.engine import EinsumCost
-from hyflex_plugin.evaluation.model import LayerResult, ModelResult, pu_area_m2
-from hyflex_plugin.evaluation.timing import (
-    analog_timing,
-    layer_latency,
-    replicated_parts,
-)
+from hyflex_plugin.evaluation.model import ModelResult
 
 DEFAULT_SEQ_LENS = (128, 1024, 8192)
 TOP_DRIVERS = 8
@@ -83,7 +71,7 @@ def parameters(design_keys, claims: PaperClaims | None = None) -> list[Param]:
         d = load_design(k)
         for fname, r in d.ranges.items():
             if fname == "slc_fraction":
-                continue  # a fixed-share design's share is not re-costed (no claim uses one)
+                continue  # a fixed-share design's share is not varied (no claim uses one)
             out.append(Param(f"design:{k}:{fname}", "design", fname, k,
                              float(d.field_value(fname)), r.range[0], r.range[1], "",
                              r.source, k))
@@ -95,100 +83,11 @@ def parameters(design_keys, claims: PaperClaims | None = None) -> list[Param]:
     return out
 
 
-# ----------------------------------------------------------------------------- fast engine
-def _component_costs() -> dict:
-    """Per-action energies (and the digital MAC latency) the re-costing scales by."""
-    from hyflex_plugin.costmodels.models import (
-        HyflexDigitalPIMArray,
-        HyflexModeSwitch,
-        HyflexRRAMCell,
-        HyflexSFU,
-        HyflexShiftAdd,
-    )
+# ----------------------------------------------------------------------------- evaluation
+class ClaimStudy:
+    """The designs the claims need, evaluated for any parameter values (fast or exact engine)."""
 
-    mac = HyflexDigitalPIMArray().compute()
-    sfu = HyflexSFU()
-    return {
-        # AccelForge node names of the templates (arch_specs/accelforge/*.yaml)
-        "energy": {"Cell": HyflexRRAMCell(2).read().energy,
-                   "ShiftAdd": HyflexShiftAdd(2).read().energy,
-                   "ModeSwitch": HyflexModeSwitch().read().energy,
-                   "DigitalMAC": mac.energy},
-        "sfu": {a: getattr(sfu, a)().energy for a in ("softmax", "layernorm", "gelu")},
-        "digital_latency": mac.latency,
-    }
-
-
-@dataclass
-class Factors:
-    """Ratios of component costs under varied constants to the nominal ones (1 = unchanged)."""
-
-    energy: dict[str, float] = field(default_factory=dict)
-    sfu: dict[str, float] = field(default_factory=dict)
-    digital_latency: float = 1.0
-
-
-def factors(consts: dict[str, float]) -> Factors:
-    """Ratios of the component costs under ``consts`` to the nominal ones."""
-    if not consts:
-        return Factors()
-    nominal = _component_costs()
-    with overridden_constants(consts):
-        new = _component_costs()
-    return Factors({k: new["energy"][k] / v for k, v in nominal["energy"].items()},
-                   {k: new["sfu"][k] / v for k, v in nominal["sfu"].items()},
-                   new["digital_latency"] / nominal["digital_latency"])
-
-
-def recost(result: ModelResult, design, f: Factors) -> ModelResult:
-    """``result`` (exact, nominal) re-costed for ``design`` and factors ``f``; call it inside
-    ``overridden_constants(consts)`` so the timing functions see the same constants.
-    """
-    tokens = result.seq_len * result.batch
-    timing = analog_timing(design) if design.linear_path == "analog" else None
-    memo: dict[int, LayerResult] = {}
-    layers = []
-    for layer in result.layers:
-        key = id(layer.einsums)
-        if key not in memo:
-            einsums: dict[str, EinsumCost] = {}
-            for name, e in layer.einsums.items():
-                cat = layer.category[name]
-                scale = f.sfu if cat == "sfu" else f.energy
-                comp = {c: v * (scale.get(name, 1.0) if cat == "sfu" else scale.get(c, 1.0))
-                        for c, v in e.energy_by_component_j.items()}
-                lat = e.latency_s
-                if "DigitalMAC" in e.energy_by_component_j:   # digital PIM: MAC-step bound
-                    lat *= f.digital_latency
-                einsums[name] = EinsumCost(comp, lat, e.macs, e.actions)
-            replicas: dict[str, list[dict]] = {}
-            if layer.replicas and timing is not None:
-                flat = [(name, p) for name, plist in layer.replicas.items() for p in plist]
-                placed = replicated_parts(
-                    timing, [(name, p["out"], p["mode"] == "slc", p["arrays"]) for name, p in flat],
-                    tokens, layer.pus * design.arrays_per_pu, design.pu.replication)
-                part_lat: dict[str, float] = {}
-                for (name, p), (r, latency) in zip(flat, placed):
-                    part_lat[name] = max(part_lat.get(name, 0.0), latency)
-                    replicas.setdefault(name, []).append({**p, "replicas": r})
-                for name, v in part_lat.items():
-                    einsums[name].latency_s = v
-            latency = layer_latency({n: c.latency_s for n, c in einsums.items()})
-            memo[key] = LayerResult(layer.index, layer.pus, layer.arrays, einsums, latency,
-                                    layer.category, replicas or layer.replicas)
-        b = memo[key]
-        layers.append(LayerResult(layer.index, b.pus, b.arrays, b.einsums, b.latency_s,
-                                  b.category, b.replicas))
-    return ModelResult(result.model, design, result.arch_path, result.seq_len, result.batch,
-                       result.slc_fraction, result.partition, layers, result.pus, result.chips,
-                       pu_area_m2(design))
-
-
-class Recoster:
-    """Nominal exact results of the designs a claim needs, re-costed for any parameter values."""
-
-    def __init__(self, model, seq_lens, design_keys, params: list[Param], claims: PaperClaims,
-                 cache: bool = True, progress: bool = False):
+    def __init__(self, model, seq_lens, design_keys, params: list[Param], claims: PaperClaims):
         self.model, self.seq_lens = model, sorted(seq_lens)
         self.design_keys = list(design_keys)
         self.params, self.claims = params, claims
@@ -196,17 +95,9 @@ class Recoster:
         share = [p for p in params if p.kind == "share"]
         self.shares = (sorted({share[0].lo, share[0].nominal, (share[0].lo + share[0].hi) / 2,
                                share[0].hi}) if share else [claims.hyflex_slc_fraction])
-        jobs = [(k, n, s) for k in self.design_keys for n in self.seq_lens
-                for s in (self.shares if self.designs[k].slc_fraction is None else [None])]
-        self.nominal: dict[tuple, ModelResult] = {}
-        for k, n, s in progress_bar(jobs, desc="sensitivity: exact nominal runs", enabled=progress,
-                            unit="eval"):
-            self.nominal[(k, n, s)] = evaluate(EvaluationRequest(
-                model=model, seq_len=n, slc_fraction=claims.hyflex_slc_fraction if s is None else s,
-                design=self.designs[k], cache=cache))
 
     def nominal_values(self) -> dict[str, float]:
-        """Every claim's model value at the nominal inputs."""
+        """Every parameter at its nominal value."""
         return {p.key: p.nominal for p in self.params}
 
     def split(self, values: dict[str, float]):
@@ -224,29 +115,34 @@ class Recoster:
                 share = min(self.shares, key=lambda s: (abs(s - v[p.key]), s))
         return consts, designs, share
 
-    def rows(self, values: dict[str, float]) -> dict[tuple[str, int], dict]:
-        """Row dicts (as in ``Comparison.rows``) per (design, N) for ``values``."""
+    def rows(self, values: dict[str, float], engine: str = "fast",
+             cache: bool = True) -> dict[tuple[str, int], dict]:
+        """Row dicts (as in ``Comparison.rows``) per (design, N) for ``values`` on ``engine``
+        (``fast`` or ``accelforge``, see :func:`hyflex_plugin.sweep.evaluate_points`).
+        """
+        from hyflex_plugin.sweep.engines import evaluate_points
+
         consts, designs, share = self.split(values)
-        f = factors(consts)
+        points = [{"design": designs[k], "model": self.model, "seq_len": n,
+                   "slc_fraction": share, "key": k}
+                  for k in self.design_keys for n in self.seq_lens]
+
+        def row(point: dict, result: ModelResult) -> dict:
+            k = point["key"]
+            return _row(k, result, share if designs[k].slc_fraction is None else None)
+
         out = {}
-        with overridden_constants(consts):
-            for (k, n, s), res in self.nominal.items():
-                if s is not None and abs(s - share) > 1e-12:
-                    continue
-                out[(k, n)] = _row(k, recost(res, designs[k], f), share if s is not None else None)
+        for p, r in zip(points, evaluate_points(points, engine, constants=consts, cache=cache,
+                                                row=row)):
+            if r["error"] is not None:
+                raise RuntimeError(f"sensitivity: {p['key']} at N = {p['seq_len']} with "
+                                   f"{values}: {r['error']}")
+            out[(p["key"], p["seq_len"])] = r
         return out
 
     def exact_rows(self, values: dict[str, float], cache: bool = True) -> dict[tuple[str, int], dict]:
         """The same rows from the exact engine (AccelForge re-run under the replaced constants)."""
-        consts, designs, share = self.split(values)
-        out = {}
-        with overridden_constants(consts):
-            for k in self.design_keys:
-                for n in self.seq_lens:
-                    res = evaluate(EvaluationRequest(model=self.model, seq_len=n, slc_fraction=share,
-                                                     design=designs[k], cache=cache))
-                    out[(k, n)] = _row(k, res, share if designs[k].slc_fraction is None else None)
-        return out
+        return self.rows(values, "accelforge", cache)
 
     def claim_values(self, rows: dict[tuple[str, int], dict], claim_keys) -> dict[str, float]:
         """Each claim's model value from rows keyed by (design, N)."""
@@ -292,7 +188,7 @@ def run_sensitivity(model="bert-large", seq_lens=DEFAULT_SEQ_LENS, claim_keys=No
     keys = modelled_claims(claims, claim_keys)
     designs = [HYFLEX] + sorted({claims.claim(k).baseline for k in keys})
     params = parameters(designs, claims)
-    rc = Recoster(shape, seq_lens, designs, params, claims, cache=cache, progress=progress)
+    rc = ClaimStudy(shape, seq_lens, designs, params, claims)
 
     nominal = rc.claim_values(rc.rows({}), keys)
     oat = {k: [] for k in keys}

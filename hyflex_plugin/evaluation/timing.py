@@ -243,7 +243,7 @@ def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: in
 def replicated_parts(t: AnalogTiming, parts, tokens: int, budget_arrays: int,
                      mode: str = "auto") -> list[tuple[int, float]]:
     """(copies, latency [s]) of each part ``(matrix, n_out, slc, arrays)`` of a block: the
-    replication choice and the part latencies, as the exact and the re-costing engines use them.
+    replication choice and the part latencies, as the exact and the fast engines use them.
     """
     slots = [PartSlot(m, arrays, part_token_time(t, n, slc)) for m, n, slc, arrays in parts]
     reps = choose_replicas(slots, tokens, budget_arrays, mode)

@@ -11,15 +11,17 @@ Each point is a dict with ``design`` (a ``HyflexDesign``, its ``model_dump()``, 
 path), ``model``, ``seq_len`` and optionally ``slc_fraction`` (default 0.1; a design with a
 fixed ``slc_fraction`` uses its own) and ``batch``. Each returned row holds the whole-model
 metrics of ``hyflex evaluate --json`` (no per-layer detail; energy breakdowns flattened to
-``energy_by_category_j.<category>`` columns), ``engine`` and ``error`` (None, or the reason
-the point could not be evaluated: the point is recorded, never fatal).
+``energy_by_category_j.<category>`` columns; or what ``row(point, result)`` makes of the
+result, see :func:`evaluate_points`), ``engine`` and ``error`` (None, or the reason the point
+could not be evaluated: the point is recorded, never fatal).
 
 Engines:
 - ``accelforge``: the exact evaluation (AccelForge per Einsum, fixed mappings). With
   ``client`` (a ``distributed.Client``) the points run on that Dask cluster; workers keep their
   AccelForge results in memory and write no files, rows come back to the caller.
-- ``fast``: the same evaluation with the per-Einsum AccelForge call replaced by the vectorised
-  closed form of :mod:`hyflex_plugin.sweep.fast`, all Einsums of the batch at once.
+- ``fast``: the same evaluation (the same code: ``evaluate_model``) with the per-Einsum
+  AccelForge call replaced by the closed form of :mod:`hyflex_plugin.sweep.fast`, each
+  distinct Einsum solved once (memoised per Einsum and constants, across batches).
 
 ``constants`` overrides cost-model constants of the data file for the whole batch (on workers
 too): see :func:`hyflex_plugin.costmodels.constants.overridden_constants`.
@@ -60,14 +62,15 @@ def result_row(result) -> dict:
     return row
 
 
-def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool) -> dict:
+def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool,
+                  row: Callable | None = None) -> dict:
     from hyflex_plugin.evaluation.model import evaluate_model
 
     design = _design(point["design"])
     r = evaluate_model(model=point["model"], seq_len=int(point["seq_len"]),
                        slc_fraction=point.get("slc_fraction", 0.1), arch=design,
                        batch=int(point.get("batch", 1)), cache=cache, einsum_evaluator=evaluator)
-    return result_row(r)
+    return result_row(r) if row is None else row(point, r)
 
 
 def _guarded(fn: Callable[[], dict], engine: str) -> dict:
@@ -96,13 +99,14 @@ def _memory_evaluator(design, kind, params, search=False, cache=True) -> EinsumC
     return _MEMO[key]
 
 
-def exact_task(point: dict, constants: dict | None = None, disk_cache: bool = False) -> dict:
+def exact_task(point: dict, constants: dict | None = None, disk_cache: bool = False,
+               row: Callable | None = None) -> dict:
     """One point on the exact engine (runs on a Dask worker or in-process)."""
     from hyflex_plugin.costmodels.constants import overridden_constants
 
     with overridden_constants(constants or {}):
         return _guarded(lambda: _evaluate_one(
-            point, None if disk_cache else _memory_evaluator, disk_cache), "accelforge")
+            point, None if disk_cache else _memory_evaluator, disk_cache, row), "accelforge")
 
 
 def peak_rss_bytes() -> int:
@@ -149,30 +153,36 @@ def _quiet_hwcomponents():
         logging.disable(previous)
 
 
-def fast_rows(points: list[dict], constants: dict | None = None) -> list[dict]:
+def fast_rows(points: list[dict], constants: dict | None = None,
+              row: Callable | None = None) -> list[dict]:
     """Every point on the fast engine: the exact engine's evaluation with the closed form per
     Einsum (each distinct Einsum solved once).
     """
     from hyflex_plugin.costmodels.constants import overridden_constants
 
     with overridden_constants(constants or {}), _quiet_hwcomponents():
-        return [_guarded(lambda p=p: _evaluate_one(p, _closed_form_evaluator, False), "fast")
+        return [_guarded(lambda p=p: _evaluate_one(p, _closed_form_evaluator, False, row), "fast")
                 for p in points]
 
 
 # ----------------------------------------------------------------------------- both
 def evaluate_points(points: Iterable[dict], engine: str = "fast", constants: dict | None = None,
-                    client=None, cache: bool = True) -> list[dict]:
-    """Rows (see module docstring) of ``points`` on ``engine``, in the order of ``points``."""
+                    client=None, cache: bool = True, row: Callable | None = None) -> list[dict]:
+    """Rows (see module docstring) of ``points`` on ``engine``, in the order of ``points``.
+
+    ``row(point, result)``: a point's row from its whole-model result (a
+    :class:`~hyflex_plugin.evaluation.model.ModelResult`) instead of :func:`result_row`
+    (``error`` and ``engine`` are added to it).
+    """
     points = list(points)
     if engine == "fast":
-        return fast_rows(points, constants)
+        return fast_rows(points, constants, row)
     if engine != "accelforge":
         raise HyflexInputError("--engine", "engine", f"expected one of {ENGINES}, got {engine!r}")
     payload = [{**p, "design": _design(p["design"]).model_dump()} for p in points]
     if client is None:
-        return [exact_task(p, constants, disk_cache=cache) for p in payload]
-    futures = client.map(exact_task, payload, constants=constants, pure=False)
+        return [exact_task(p, constants, disk_cache=cache, row=row) for p in payload]
+    futures = client.map(exact_task, payload, constants=constants, row=row, pure=False)
     return client.gather(futures)
 
 

@@ -5,14 +5,15 @@ the design's fixed mapping (``mappings/``) and lets AccelForge count the actions
 component; energy is actions x energy per action of hyflex's cost models, latency the slowest
 component (actions of one instance / its throughput). With those fixed mappings the action
 counts have a closed form in the Einsum's shape and the design's parameters. This module
-computes that closed form with NumPy for a whole batch of Einsums at once, with the energy,
+computes that closed form with NumPy for a batch of Einsums (the sweep asks for one distinct
+Einsum at a time and memoises it: a sweep needs a few hundred), with the energy,
 latency and throughput of each action taken from the same cost-model classes
 (``hyflex_plugin.costmodels.models``) that AccelForge uses.
 
 Everything else (layer composition, SLC/MLC split, array and PU counting, link, SFU, area) is
-not re-implemented: :func:`evaluate_model_fast` calls
-:func:`hyflex_plugin.evaluation.model.evaluate_model` with :class:`ClosedFormEvaluator` in place
-of the AccelForge call. The verification sample of every sweep (``--verify N``) and
+not re-implemented: the fast engine (:func:`hyflex_plugin.sweep.engines.fast_rows`) calls
+:func:`hyflex_plugin.evaluation.model.evaluate_model` with this closed form in place of the
+AccelForge call. The verification sample of every sweep (``--verify N``) and
 ``tests/test_sweep_fast.py`` check the two engines against each other.
 """
 
