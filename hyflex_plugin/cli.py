@@ -14,6 +14,7 @@ logger to stderr (``-q`` silences them, ``-v`` adds detail).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib
 import os
@@ -22,7 +23,6 @@ import sys
 import threading
 
 from hyflex_plugin import __version__
-from hyflex_plugin.console import setup_logging
 from hyflex_plugin.errors import HyflexInputError
 
 # Modules that define ``register(subparsers)``; order is the pipeline's order.
@@ -68,6 +68,17 @@ INTERRUPTED = 130
 """Exit status of a run the user interrupted (Ctrl-C): 128 + SIGINT, as shells report it."""
 
 _interrupted = False
+_status: int | None = None  # the command's exit status, once it has finished
+
+
+def interrupt_requested() -> bool:
+    """True once a Ctrl-C reached the running ``hyflex`` command (in this process).
+
+    Some libraries turn the KeyboardInterrupt into another error (AccelForge's isl wrapper
+    raises ``Exception('Error creating isl.Set ...')``); code that records errors as results
+    (the sweep) asks this so that such an error is not taken for the point's own.
+    """
+    return _interrupted
 
 
 def _on_sigint(signum, frame):
@@ -93,13 +104,41 @@ def _on_sigint_at_exit(signum, frame):
     os._exit(INTERRUPTED)
 
 
+def _end_after_exit_handlers() -> None:
+    """The last exit handler: end the ``hyflex`` command's process with its status.
+
+    After the exit handlers, CPython's own teardown first resets SIGINT to its default action
+    (``_PySignal_Fini``) and then destroys every module, which takes a while with AccelForge,
+    pandas or torch loaded; a Ctrl-C in that window killed the process by the signal (status
+    -2 instead of 130, seen in the sweep's resume test under load). Everything hyflex writes is
+    written atomically before this point, so that teardown is skipped: threads were joined and
+    the exit handlers registered after this module was imported ran (atexit runs the last
+    registered first; this one is registered when the module is imported, before any command).
+    Does nothing unless :func:`main` ran as the command (``argv=None``) and finished.
+    """
+    if _status is None:
+        return
+    with contextlib.suppress(Exception):
+        import logging
+
+        logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(_status)
+
+
+atexit.register(_end_after_exit_handlers)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``hyflex``; the exit status is 0, 2 (bad input) or 130 (interrupted).
 
     Called with ``argv=None`` (the ``hyflex`` command, ``python -m hyflex_plugin``), Ctrl-C at
-    any point, also during interpreter exit, ends the process with status 130.
+    any point, also during interpreter exit, ends the process with status 130, and the process
+    ends right after the exit handlers (see :func:`_end_after_exit_handlers`).
     """
-    global _interrupted
+    global _interrupted, _status
     _interrupted = False
     own_process = argv is None and threading.current_thread() is threading.main_thread()
     if own_process:
@@ -108,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         rc = _run(argv)
     except KeyboardInterrupt:
         rc = INTERRUPTED
+    except Exception:
+        if not _interrupted:
+            raise
+        rc = INTERRUPTED  # a library turned the Ctrl-C into another error (interrupt_requested)
     finally:  # also on SystemExit (argparse's --help and usage errors)
         if own_process:
             signal.signal(signal.SIGINT, _on_sigint_at_exit)
@@ -115,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         rc = INTERRUPTED
     if rc == INTERRUPTED:
         print("interrupted", file=sys.stderr)
+    if own_process:
+        _status = rc
     return rc
 
 
@@ -124,6 +169,8 @@ def _run(argv: list[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage error (2) or --help/--version (0)
         return exc.code if isinstance(exc.code, int) else 2
+    from hyflex_plugin.console import setup_logging
+
     setup_logging(args.verbosity)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -74,11 +74,19 @@ def _evaluate_one(point: dict, evaluator: Callable | None, cache: bool,
 
 
 def _guarded(fn: Callable[[], dict], engine: str) -> dict:
-    """Run one point; a bad point becomes a row with its reason instead of an exception."""
+    """Run one point; a bad point becomes a row with its reason instead of an exception.
+
+    An error while the ``hyflex`` command is being interrupted is the Ctrl-C in another form
+    (see :func:`hyflex_plugin.cli.interrupt_requested`), not the point's: it interrupts.
+    """
+    from hyflex_plugin.cli import interrupt_requested
+
     try:
         row = fn()
         row["error"] = None
     except (HyflexInputError, ValueError, ZeroDivisionError, RuntimeError) as e:
+        if interrupt_requested():
+            raise KeyboardInterrupt from e
         row = {"error": f"{type(e).__name__}: {e}"}
     row["engine"] = engine
     return row
