@@ -27,6 +27,7 @@ from hyflex_plugin.costmodels.models import (
     HyflexDigitalModule,
     HyflexLink,
     HyflexSFU,
+    cached_action,
     cached_model,
 )
 
@@ -105,14 +106,15 @@ def design_breakdown(design: HyflexDesign, tech_node: float | None = None) -> di
     pu = design.pu
     analog = _analog(design, node)
     digital = _digital(design, node)
-    sfu = cached_model(HyflexSFU, lanes=pu.sfu_lanes, clock_hz=design.digital.clock,
-                       tech_node=node)
-    sfu_power = {a: sfu.lanes * sfu.clock_hz * getattr(sfu, a)().energy
+    sfu_attributes = {"lanes": pu.sfu_lanes, "clock_hz": design.digital.clock, "tech_node": node}
+    sfu = cached_model(HyflexSFU, **sfu_attributes)
+    sfu_power = {a: sfu.lanes * sfu.clock_hz * cached_action(HyflexSFU, a, **sfu_attributes).energy
                  for a in ("softmax", "layernorm", "gelu")}
     sfu_action = max(sfu_power, key=sfu_power.get)
-    buf = cached_model(HyflexBuffer, width=pu.buffer_width, size=pu.buffer_bits, tech_node=node)
-    buf_power = max(buf.read().energy / buf.read().latency,
-                    buf.write().energy / buf.write().latency) + buf.leak_power
+    buf_attributes = {"width": pu.buffer_width, "size": pu.buffer_bits, "tech_node": node}
+    buf = cached_model(HyflexBuffer, **buf_attributes)
+    read, write = (cached_action(HyflexBuffer, a, **buf_attributes) for a in ("read", "write"))
+    buf_power = max(read.energy / read.latency, write.energy / write.latency) + buf.leak_power
     pu_parts = {
         "analog_modules": _entry(pu.analog_modules, pu.analog_modules * analog["area_m2"],
                                  pu.analog_modules * analog["peak_power_w"]),

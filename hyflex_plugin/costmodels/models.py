@@ -310,6 +310,21 @@ def _cached_model(cls: type, overrides: tuple, attributes: tuple):
     return cls(**dict(attributes))
 
 
+def cached_action(cls: type, action: str, **attributes) -> ActionCost:
+    """``cached_model(cls, **attributes).<action>()``, memoised the same way (an action reads
+    the constants when it is called; no ``bits_per_action`` here).
+    """
+    from hyflex_plugin.costmodels.constants import active_overrides
+
+    return _cached_action(cls, action, tuple(sorted(active_overrides().items())),
+                          tuple(sorted(attributes.items())))
+
+
+@lru_cache(maxsize=4096)
+def _cached_action(cls: type, action: str, overrides: tuple, attributes: tuple) -> ActionCost:
+    return getattr(cached_model(cls, **dict(attributes)), action)()
+
+
 @lru_cache(maxsize=4096)
 def _survey_adc(n_bits: int, throughput: float) -> tuple[float, float]:
     """(area [m^2], energy of one conversion [J]) of hwcomponents-adc's survey ``ADC`` at 65 nm.

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -97,18 +97,31 @@ class ModelResult:
     chips: int
     pu_area_m2: float
 
-    def _per_layer(self, fn) -> list:
-        """``fn(layer)`` of every layer, computed once per distinct block: identical blocks
-        share their Einsums (same order and values as computing it for every layer).
+    @cached_property
+    def _blocks(self) -> tuple[list[LayerResult], list[int]]:
+        """One layer per distinct block, and each layer's index into that list.
+
+        Identical blocks share their Einsums; the layers of a result are not changed after it
+        is made.
         """
-        memo: dict[tuple[int, int], object] = {}
-        out = []
+        first: dict[tuple[int, int], int] = {}
+        distinct: list[LayerResult] = []
+        index = []
         for layer in self.layers:
             key = (id(layer.einsums), id(layer.category))
-            if key not in memo:
-                memo[key] = fn(layer)
-            out.append(memo[key])
-        return out
+            if key not in first:
+                first[key] = len(distinct)
+                distinct.append(layer)
+            index.append(first[key])
+        return distinct, index
+
+    def _per_layer(self, fn) -> list:
+        """``fn(layer)`` of every layer, computed once per distinct block (same order and values
+        as computing it for every layer).
+        """
+        distinct, index = self._blocks
+        values = [fn(layer) for layer in distinct]
+        return [values[i] for i in index]
 
     @property
     def energy_j(self) -> float:
@@ -152,26 +165,26 @@ class ModelResult:
         # layers would add them, but computed with one np.cumsum (which adds in order, so the
         # totals are equal to the last bit): row r of a block holds the r-th term of each key
         # in that block (0.0 where it has none; adding 0.0 changes no sum).
-        per_layer = self._per_layer(terms)
-        distinct = list({id(t): t for t in per_layer}.values())  # in order of first layer
+        distinct, index = self._blocks
+        block_terms = [terms(layer) for layer in distinct]
         keys: dict[str, int] = {}
-        for layer_terms in distinct:
-            for key, _ in layer_terms:
+        for bt in block_terms:
+            for key, _ in bt:
                 if key not in keys:
                     keys[key] = len(keys)
         if not keys:
             return {}
-        blocks: dict[int, np.ndarray] = {}
-        for layer_terms in distinct:
+        blocks = []
+        for bt in block_terms:
             rank: dict[str, int] = {}
             rows: list[list[float]] = []
-            for key, v in layer_terms:
+            for key, v in bt:
                 r = rank[key] = rank.get(key, -1) + 1
                 if r == len(rows):
                     rows.append([0.0] * len(keys))
                 rows[r][keys[key]] = v
-            blocks[id(layer_terms)] = np.array(rows, dtype=float).reshape(-1, len(keys))
-        totals = np.cumsum(np.concatenate([blocks[id(t)] for t in per_layer]), axis=0)[-1]
+            blocks.append(np.array(rows, dtype=float).reshape(-1, len(keys)))
+        totals = np.cumsum(np.concatenate([blocks[i] for i in index]), axis=0)[-1]
         return {key: float(totals[i]) for key, i in keys.items()}
 
     def to_dict(self, layers: bool = True) -> dict:
@@ -216,30 +229,21 @@ def linear_parts(design: HyflexDesign, name: str, k: int, n: int, share: float |
     return [p for p in [(k, n_slc, True), (k, n - n_slc, False)] if p[1]]
 
 
-@lru_cache(maxsize=1024)
-def _sfu_action(lanes: int, clock_hz: float, tech_node: float, action: str, overrides: tuple):
-    """One SFU action's cost (memoised per SFU and overridden constants)."""
-    from hyflex_plugin.costmodels.models import HyflexSFU, cached_model
-
-    sfu = cached_model(HyflexSFU, lanes=lanes, clock_hz=clock_hz, tech_node=tech_node)
-    return getattr(sfu, action)()
-
-
 def _sfu_cost(design: HyflexDesign, action: str, elements: int, pus: int) -> EinsumCost:
-    from hyflex_plugin.costmodels.constants import active_overrides
+    from hyflex_plugin.costmodels.models import HyflexSFU, cached_action
 
-    c = _sfu_action(design.pu.sfu_lanes, design.digital.clock, design.tech_node, action,
-                    tuple(sorted(active_overrides().items())))
+    c = cached_action(HyflexSFU, action, lanes=design.pu.sfu_lanes,
+                      clock_hz=design.digital.clock, tech_node=design.tech_node)
     return EinsumCost({"SFU": elements * c.energy}, elements / (c.throughput * pus), 0,
                       {f"SFU.{action}": float(elements)})
 
 
 def _link_cost(design: HyflexDesign, bits: int) -> EinsumCost:
-    from hyflex_plugin.costmodels.models import HyflexLink, cached_model
+    from hyflex_plugin.costmodels.models import HyflexLink, cached_action, cached_model
 
-    link = cached_model(HyflexLink, bandwidth=design.chip.link_bandwidth,
-                        tech_node=design.tech_node)
-    c = link.read()
+    attributes = {"bandwidth": design.chip.link_bandwidth, "tech_node": design.tech_node}
+    link = cached_model(HyflexLink, **attributes)
+    c = cached_action(HyflexLink, "read", **attributes)
     transfers = bits / link.width
     return EinsumCost({"Link": link.read(bits_per_action=bits).energy}, transfers * c.latency, 0,
                       {"Link.read": transfers})

@@ -196,14 +196,13 @@ def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: in
     for i, p in enumerate(parts):
         stages.setdefault(stage_of.get(p.matrix, len(LINEAR_STAGES) + i), []).append(i)
 
-    def lat(i: int, r: int) -> float:
-        return part_latency(tokens, r, parts[i].token_time)
+    token_time = [p.token_time for p in parts]
 
     def step(members: list[int]) -> tuple[float, dict[int, int], int] | None:
         """The stage's next latency step: (time saved per extra array, copies to add, extra
         arrays), or None if it cannot get faster. Depends on the stage's own copies only.
         """
-        lats = [lat(i, reps[i]) for i in members]
+        lats = [part_latency(tokens, reps[i], token_time[i]) for i in members]
         now = max(lats)
         add: dict[int, int] = {}
         for i, li in zip(members, lats):
@@ -217,7 +216,7 @@ def _choose_replicas(parts: tuple[PartSlot, ...], tokens: int, budget_arrays: in
         if not add:
             return None
         cost = sum(parts[i].arrays * d for i, d in add.items())
-        new = max(lat(i, reps[i] + add.get(i, 0)) for i in members)
+        new = max(part_latency(tokens, reps[i] + add.get(i, 0), token_time[i]) for i in members)
         return (now - new) / max(cost, 1), add, cost
 
     order = sorted(stages)
