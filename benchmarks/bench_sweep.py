@@ -1,7 +1,8 @@
 """Sweep speed and memory (issue 10). Prints and saves JSON (results/sweep.json).
 
 (a) fast engine: the whole example sweep (sweeps/example.yaml, 1,080 points), no
-    verification, in a fresh process; then the verification sample alone (--verify 20, exact
+    verification, in a fresh process (its imports not timed, as for the exact engine's
+    workers; reported as imports_s); then the verification sample alone (--verify 20, exact
     engine on a 2-worker LocalCluster, cold AccelForge), timed separately;
 (b) exact engine: the same EXACT_POINTS points of the example (distinct array geometries and
     nodes, so no AccelForge result is shared between points) on an embedded LocalCluster with
@@ -11,7 +12,8 @@
     time of each task (process_time), which the load of other jobs does not inflate;
 (b2) the same on two external clusters (1 and 2 workers) started with ``dask scheduler`` /
     ``dask worker``, each process in its own session like on separate hosts (with the kernel's
-    autogroup scheduling, processes of one session share one CPU share);
+    autogroup scheduling, processes of one session share one CPU share); the rounds of (b) and
+    (b2) alternate, so that both see the same load of the shared machine;
 (c) ratio of the fast engine's points/s to the exact engine's (1 worker), and the same ratio
     in CPU seconds per point;
 peak RSS of the client process of each part and of every worker.
@@ -51,7 +53,7 @@ t = time.perf_counter()
 v = run_sweep(sys.argv[1], sys.argv[2], engine='auto', verify=20, progress=False, shipped=False)
 vt = time.perf_counter() - t
 print('RESULT', json.dumps({'points': s['points'], 'engine_s': s['seconds'], 'imports_s': imports,
-      'engine_cpu_s': cpu,
+      'engine_cpu_s': s['cpu_seconds'], 'run_cpu_s': cpu,
       'points_per_s': s['points_per_s'], 'run_total_s': total,
       'verify_points': v['verification']['n'], 'verify_s': v['verification']['seconds'],
       'verify_run_total_s': vt, 'verify_max_rel_diff': {m: d['max'] for m, d in
@@ -111,6 +113,12 @@ if __name__ == '__main__':
             runs.append({'workers': workers, 'seconds': dt, 'points_per_s': len(points) / dt,
                          'task_cpu_s_median': statistics.median(c for _, _, c in res),
                          'task_wall_s_median': statistics.median(w for _, w, _ in res),
+                         # share of a task's wall time it was not on a CPU (other processes)
+                         'task_wait_share_median': statistics.median((w - c) / w
+                                                                     for _, w, c in res),
+                         # share of workers x run time spent inside tasks (the rest: tasks of
+                         # unequal length ending unevenly, scheduling, gathering)
+                         'busy_share': sum(w for _, w, _ in res) / (workers * dt),
                          'load_1min': load, 'worker_peak_rss_bytes': rss})
     print('RESULT', json.dumps({'points': len(points), 'runs': runs,
                                 'client_peak_rss_bytes': peak_rss_bytes()}))
@@ -182,7 +190,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         res["fast"] = _run(FAST, str(EXAMPLE), out)
     print("fast:", json.dumps(res["fast"], indent=1))
-    res["exact"] = _run(EXACT, str(EXAMPLE), str(EXACT_POINTS), str(ROUNDS))
+    # (b) and (b2), their rounds alternating (one round = 1 then 2 workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        procs, addresses = _external_clusters(Path(tmp))
+        try:
+            local, external = [], []
+            for _ in range(ROUNDS):
+                local.append(_run(EXACT, str(EXAMPLE), str(EXACT_POINTS), "1"))
+                external.append(_run(EXACT, str(EXAMPLE), str(EXACT_POINTS), "1", *addresses))
+        finally:
+            _stop(procs)
+    for key, parts in (("exact", local), ("exact_external", external)):
+        res[key] = {"points": parts[0]["points"], "runs": [r for p in parts for r in p["runs"]],
+                    "client_peak_rss_bytes": max(p["client_peak_rss_bytes"] for p in parts)}
     for r in res["exact"]["runs"]:
         print("exact:", r)
     runs = res["exact"]["runs"]
@@ -196,14 +216,6 @@ def main() -> None:
     exact_cpu = statistics.median(r["task_cpu_s_median"] for r in runs)
     res["fast_over_exact_cpu_per_point"] = exact_cpu / (res["fast"]["engine_cpu_s"]
                                                         / res["fast"]["points"])
-    # (b2) the same on external clusters whose processes run in their own sessions
-    with tempfile.TemporaryDirectory() as tmp:
-        procs, addresses = _external_clusters(Path(tmp))
-        try:
-            res["exact_external"] = _run(EXACT, str(EXAMPLE), str(EXACT_POINTS), str(ROUNDS),
-                                         *addresses)
-        finally:
-            _stop(procs)
     for r in res["exact_external"]["runs"]:
         print("exact, external cluster:", r)
     ext = res["exact_external"]["runs"]

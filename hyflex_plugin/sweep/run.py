@@ -94,7 +94,7 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
               scheduler: str | None = None, workers: int | None = None,
               progress: bool = True, shipped: bool = True) -> dict:
     """Run the sweep of ``spec_path`` into ``out`` (see module docstring); returns statistics
-    (points, evaluated, resumed, seconds, points_per_s, verification, peak memory).
+    (points, evaluated, resumed, seconds, cpu_seconds, points_per_s, verification, peak memory).
     """
     if engine not in ENGINES:
         raise HyflexInputError("--engine", None, f"expected one of {list(ENGINES)}, got {engine!r}")
@@ -146,7 +146,7 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
 
     bar = progress_bar(total=len(points), initial=len(rows), desc=f"sweep ({run_engine})", unit="pt",
                        enabled=progress, smoothing=0.1)
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), time.process_time()
     stats = {"engine": engine, "points": len(points),
              "designs": len(points) // (len(spec.models) * len(spec.seq_lens)),
              "resumed": resumed, "evaluated": len(payloads)}
@@ -178,6 +178,9 @@ def run_sweep(spec_path: str | Path, out: str | Path, engine: str = "auto", veri
     bar.close()
     flush(force=True)
     stats["seconds"] = time.monotonic() - t0
+    # CPU time of this process while evaluating: the fast engine's whole cost (on Dask: the
+    # client's share only)
+    stats["cpu_seconds"] = time.process_time() - cpu0
     stats["points_per_s"] = len(payloads) / stats["seconds"] if payloads and stats["seconds"] else 0.0
 
     df = res.frame(list(rows.values()), axes)
