@@ -37,7 +37,7 @@ ENGINES = ("auto", "fast", "accelforge")
 #: metrics the verification sample compares
 VERIFY_METRICS = ("energy_j", "latency_s", "throughput_tops", "tops_per_w", "tops_per_mm2",
                   "area_mm2")
-FAST_CHUNK = 256        # points per vectorised batch (and per results flush) of the fast engine
+FAST_CHUNK = 256        # points per fast-engine batch (progress update, results flush)
 FLUSH_SECONDS = 2.0     # the exact engine rewrites results.parquet at most this often
 
 
