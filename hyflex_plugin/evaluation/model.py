@@ -260,6 +260,8 @@ def pu_area_m2(design: HyflexDesign) -> float:
 
     key = design.model_dump_json() + repr(sorted(active_overrides().items()))
     if key not in _PU_AREA:
+        if len(_PU_AREA) >= 20_000:  # keys are a design's JSON (~2 kB): bounded memory
+            _PU_AREA.clear()
         _PU_AREA[key] = _pu_area_m2(design)
     return _PU_AREA[key]
 

@@ -128,7 +128,7 @@ def peak_rss_bytes() -> int:
 #: closed-form results by Einsum (kind + parameters) and overridden constants; kept across
 #: batches (a sweep asks for the same few hundred Einsums thousands of times)
 _CLOSED_FORM: dict[tuple, EinsumCost] = {}
-_CLOSED_FORM_MAX = 200_000
+_CLOSED_FORM_MAX = 50_000  # about 1 kB each: cleared when full (a sweep needs a few hundred)
 
 
 def _closed_form_evaluator(design, kind, params, search=False, cache=True) -> EinsumCost:
