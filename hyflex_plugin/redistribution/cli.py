@@ -134,7 +134,7 @@ def register(subparsers) -> None:
     a.add_argument("--out", default=None, help="CSV file to write")
     a.set_defaults(func=cmd_accuracy)
 
-    from hyflex_plugin.redistribution.model import COMPUTE_DTYPES
+    from hyflex_plugin.redistribution.precision import COMPUTE_DTYPES
     from hyflex_plugin.redistribution.study import (
         DEFAULT_FRACTIONS,
         DEFAULT_SIGMAS,

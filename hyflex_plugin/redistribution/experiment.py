@@ -270,7 +270,7 @@ class RunEvaluator:
                           noise_on: str = "factors", compute_dtype: str = "float32"):
         """Per-sentence correctness (list of 0/1) of ``variant`` with the top ``share`` SLC.
 
-        ``compute_dtype``: arithmetic of the forward pass (:data:`.model.COMPUTE_DTYPES`).
+        ``compute_dtype``: arithmetic of the forward pass (:data:`.precision.COMPUTE_DTYPES`).
         """
         from hyflex_plugin.redistribution.model import predictions
 

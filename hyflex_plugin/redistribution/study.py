@@ -267,15 +267,13 @@ def plan_points(runs: list[str], blocks: tuple[Block, ...], compute_dtype: str =
 
 
 def _check_blocks(blocks: tuple[Block, ...], compute_dtype: str) -> None:
-    from hyflex_plugin.redistribution.model import COMPUTE_DTYPES
+    from hyflex_plugin.redistribution.precision import check_compute_dtype
 
     for b in blocks:
         for m in b.methods:
             if m not in STUDY_METHODS:
                 raise HyflexInputError("--methods", "method", f"expected one of {list(STUDY_METHODS)}, got {m!r}")
-    if compute_dtype not in COMPUTE_DTYPES:
-        raise HyflexInputError("--compute-dtype", "compute_dtype",
-                               f"expected one of {list(COMPUTE_DTYPES)}, got {compute_dtype!r}")
+    check_compute_dtype(compute_dtype)
 
 
 def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFAULT_FRACTIONS,
