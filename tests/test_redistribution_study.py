@@ -139,7 +139,8 @@ def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
     assert again == threads
     refs, summary, paired = summarize(serial, n_boot=100)
     assert {r["reference"] for r in refs} == {"int8-svd", "int8-dense"}
-    assert {(r["a"], r["b"]) for r in paired} == {("redistribution", "brute-force")}
+    assert {(r["a"], r["b"]) for r in paired} == {("redistribution", "brute-force"),
+                                                  ("redistribution-product", "redistribution")}
     ref_acc = {r["reference"]: r["accuracy"] for r in refs}
     for r in summary:  # loss = own noise-free INT8 accuracy - noisy accuracy
         own = "int8-dense" if r["method"] == "brute-force" else "int8-svd"
@@ -149,6 +150,7 @@ def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
     for r in paired:  # loss difference = difference of the two losses, within [-1, 1]
         la, lb = by[(r["a"], r["slc_fraction"])]["loss"], by[(r["b"], r["slc_fraction"])]["loss"]
         assert r["loss_diff"] == pytest.approx(la - lb, abs=1e-12) and -1 <= r["loss_diff"] <= 1
+        assert r["loss_half_width"] == pytest.approx((r["loss_diff_ci_high"] - r["loss_diff_ci_low"]) / 2)
 
 
 def test_blocks_plan_every_draw_at_main_sigmas_and_fewer_elsewhere():

@@ -61,7 +61,9 @@ DEFAULT_SIGMAS = (0.01, 0.025, 0.05, round(sigma_from_bit_error_rate(PAPER_BER),
 DEFAULT_FRACTIONS = (0.0, 0.05, 0.10, 0.20)
 #: pairs compared with paired tests: (A, B) -> A - B
 COMPARISONS = (("redistribution", "brute-force-equal"), ("redistribution", "brute-force"),
-               ("brute-force", "brute-force-equal"))
+               ("brute-force", "brute-force-equal"), ("redistribution-product", "brute-force-equal"),
+               ("redistribution-product", "redistribution"), ("redistribution-u-only", "redistribution"),
+               ("redistribution-svt-only", "redistribution"))
 
 
 @dataclass(frozen=True)
@@ -394,7 +396,7 @@ def summarize(rows: list[dict], n_boot: int = 2000,
                            "acc_diff_ci_high": d_acc.high, "acc_diff_p": d_acc.p_value,
                            "loss_diff": d_loss.mean, "loss_diff_ci_low": d_loss.low,
                            "loss_diff_ci_high": d_loss.high, "loss_diff_p": d_loss.p_value,
-                           "half_width": d_acc.half_width})
+                           "half_width": d_acc.half_width, "loss_half_width": d_loss.half_width})
     return ref_rows, summary, paired
 
 
