@@ -64,13 +64,18 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def speedup(run: str, compute_dtype: str, n_points: int = 12) -> dict:
-    """Wall time of the same noisy points with 1 and with 2 in-process workers."""
+def speedup(run: str, compute_dtype: str, n_points: int = 12, torch_threads: int | None = 1) -> dict:
+    """Wall time of the same noisy points with 1 and with 2 in-process workers.
+
+    ``torch_threads``: torch's intra-op threads per worker, the same for both runs (1: the
+    workers' scaling); None: the study's default, cores / workers (1 worker then already uses
+    both cores through torch, so this measures what a second worker adds on top).
+    """
     from hyflex_plugin.redistribution.study import evaluate_study
 
     kw = {"methods": ("redistribution", "brute-force"), "fractions": (0.05, 0.1, 0.2),
           "sigmas": (0.05,), "seeds": tuple(range(max(1, n_points // 6))), "progress": False,
-          "compute_dtype": compute_dtype}
+          "compute_dtype": compute_dtype, "torch_threads": torch_threads}
     out = {}
     for w in (1, 2):
         cache = Path(run) / f"speedup_{w}.jsonl"
@@ -87,6 +92,7 @@ def speedup(run: str, compute_dtype: str, n_points: int = 12) -> dict:
     out["speedup"] = round(out["workers_1_s"] / out["workers_2_s"], 2)
     out["n_points"] = 2 * 3 * len(kw["seeds"])
     out["compute_dtype"] = compute_dtype
+    out["torch_threads_per_worker"] = torch_threads or "cores / workers"
     return out
 
 
@@ -166,6 +172,7 @@ def main() -> None:
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
     if a.speedup:
         info["speedup_1_to_2_workers"] = speedup(runs[0], params["compute_dtype"])
+        info["speedup_1_to_2_workers_default_threads"] = speedup(runs[0], params["compute_dtype"], torch_threads=None)
     from hyflex_plugin.io import atomic_write_json, read_yaml
 
     # fine-tuning times as measured when each run folder was made (also when reused here)
