@@ -461,13 +461,13 @@ def compare_dtypes(rows: list[dict], check_rows: list[dict]) -> list[dict]:
 
     from hyflex_plugin.redistribution.stats import paired_difference, unpack_bits
 
-    def k(r):
-        return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"])
+    def point(r):  # the cache key without the dtype
+        return _row_key(r)[:-1]
 
-    ref = {k(r): r for r in check_rows}
+    ref = {point(r): r for r in check_rows}
     out = []
     for r in rows:
-        c = ref.get(k(r))
+        c = ref.get(point(r))
         if c is None:
             continue
         a, b = unpack_bits(r["correct"], r["n_test"]), unpack_bits(c["correct"], c["n_test"])
