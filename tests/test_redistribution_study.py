@@ -224,3 +224,20 @@ def test_study_cli_writes_every_table(tiny_run, tmp_path):
     assert len(check) == 3 + 3 * 1
     assert all(0.0 <= float(c["agreement"]) <= 1.0 for c in check)
     assert info["dtype_check"]["points"] == len(check)
+
+
+def test_bfloat16_compute_really_runs_the_block_matrices_in_bfloat16():
+    from hyflex_plugin.redistribution.model import build_classifier, encode, predictions
+    from hyflex_plugin.redistribution.svd import find_block_linears
+
+    clf, tok, _ = build_classifier("tiny-bert")
+    data = encode(tok, [("a fine film", 1), ("dull and long", 0), ("not bad at all", 1)], 16)
+    seen = []
+    for _, _, _, m in find_block_linears(clf):
+        m.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    predictions(clf, data, compute_dtype="float32")
+    assert seen and set(seen) == {torch.float32}
+    seen.clear()
+    predictions(clf, data, compute_dtype="bfloat16")
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in clf.parameters())  # the weights stay float32
