@@ -90,8 +90,9 @@ class Point:
 
 
 def _row_key(r: dict) -> tuple:
-    return (r["run"], r["method"], round(r["slc_fraction"], 6), round(r["sigma"], 6), r["seed"],
-            r.get("compute_dtype", "float32"))  # rows written before compute_dtype existed
+    # rows written before compute_dtype existed were float32
+    return Point(r["run"], r["method"], r["slc_fraction"], r["sigma"], r["seed"],
+                 r.get("compute_dtype", "float32")).key()
 
 
 @dataclass(frozen=True)
