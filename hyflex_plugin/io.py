@@ -11,7 +11,7 @@ import os
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, BinaryIO, Callable, Iterator, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -85,8 +85,12 @@ def check_output_folder(path: str | os.PathLike, option: str, field: str | None 
     return p
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+def atomic_write_stream(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
+    """Call ``write(file)`` on a temporary file in ``path``'s folder, then rename it to ``path``.
+
+    For large outputs (model checkpoints): nothing is held in memory, and on any error the
+    temporary file is removed and ``path`` is left as it was.
+    """
     path = check_output_file(path, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fds: list[int] = []
@@ -94,13 +98,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     tmp = _unique_sibling(path, ".tmp", lambda p: fds.append(os.open(p, flags, 0o666)))
     try:
         with os.fdopen(fds[0], "wb") as fh:
-            fh.write(data)
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
+    return atomic_write_stream(path, lambda fh: fh.write(data))
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

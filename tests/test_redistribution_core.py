@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from hyflex_plugin.errors import HyflexInputError  # noqa: E402
-from hyflex_plugin.redistribution import noise, selection, svd  # noqa: E402
+from hyflex_plugin.redistribution import noise, readback, selection, svd  # noqa: E402
 
 
 def _tiny_bert():
@@ -173,11 +173,45 @@ def test_brute_force_masks_and_restore():
     wa = w.detach().abs()
     assert float(wa[mk].min()) >= float(wa[~mk].max())
     before = w.detach().clone()
+    lin = m.encoder.layer[0].intermediate.dense
+    x = torch.randn(3, w.shape[1])
     with selection.noisy_dense(m, masks, noise.PaperSliceNoise(0.05), seed=0):
-        inside = w.detach().clone()
+        inside = readback.current(lin)
+        y = lin(x)
+    assert torch.equal(w.detach(), before)  # the model itself is never modified
     assert torch.equal(inside[mk], noise.int8_dequant(before)[mk])
     assert not torch.equal(inside[~mk], noise.int8_dequant(before)[~mk])
-    assert torch.equal(w.detach(), before)
+    assert torch.allclose(y, torch.nn.functional.linear(x, inside, lin.bias))
+    assert readback.current(lin) is None and torch.equal(lin(x), torch.nn.functional.linear(x, w, lin.bias))
+
+
+def test_read_back_weights_are_per_thread():
+    """Two threads evaluating one shared model with different noise draws see only their own."""
+    import threading
+
+    m = _tiny_bert()
+    lin = m.encoder.layer[0].intermediate.dense
+    x = torch.randn(3, lin.weight.shape[1])
+    masks = selection.dense_slc_masks(m, 0.0, "magnitude", None)
+    serial = {}
+    for seed in (0, 1):
+        with selection.noisy_dense(m, masks, noise.PaperSliceNoise(0.1), seed=seed):
+            serial[seed] = lin(x)
+    assert not torch.allclose(serial[0], serial[1])
+    barrier, got = threading.Barrier(2), {}
+
+    def work(seed):
+        with selection.noisy_dense(m, masks, noise.PaperSliceNoise(0.1), seed=seed):
+            barrier.wait()  # both draws installed at once
+            got[seed] = lin(x)
+            barrier.wait()
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(torch.equal(got[s], serial[s]) for s in (0, 1))
 
 
 def test_aihwkit_backend_without_package_is_a_clear_error():

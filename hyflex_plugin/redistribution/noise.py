@@ -90,11 +90,14 @@ def noisy_int8(
     ``mlc_mask`` broadcasts against ``w``. SLC entries come back as the exact INT8 value.
     """
     q, scale = quantize_int8(w)
-    s = int8_slices(q).to(torch.float32)
+    s = int8_slices(q.to(torch.int32)).to(torch.float32)
     if sigma > 0 and bool(mlc_mask.any()):
-        noise = torch.randn(s.shape, generator=generator, dtype=torch.float32)
-        mask = mlc_mask.expand_as(w).unsqueeze(0).to(torch.float32)
-        s = s * (1 + sigma * noise * mask)
+        # s * (1 + sigma * noise * mask), computed in place (same values, no temporaries: the
+        # noisy copies of large matrices are made by two worker threads at once)
+        factor = torch.randn(s.shape, generator=generator, dtype=torch.float32)
+        factor.mul_(sigma).mul_(mlc_mask.expand_as(w).unsqueeze(0)).add_(1)
+        s.mul_(factor)
+        del factor
     return (rebuild_from_slices(s) * scale).to(w.dtype)
 
 

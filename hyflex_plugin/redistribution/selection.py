@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.redistribution import readback
 from hyflex_plugin.redistribution.noise import NoiseModel, int8_dequant
 from hyflex_plugin.redistribution.svd import decomposed_matrices, find_block_linears
 
@@ -161,19 +162,14 @@ def dense_slc_masks(model: nn.Module, share: float, selector: str,
 
 @contextmanager
 def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], noise: NoiseModel, seed: int = 0):
-    """Inside the block, the dense block weights are INT8 + noisy (SLC weights clean)."""
+    """Inside the block, this thread computes with INT8 + noisy dense block weights (SLC weights
+    clean); the model's own weights are not touched (:mod:`.readback`).
+    """
     g = torch.Generator().manual_seed(seed)
-    saved = {}
-    mods = find_block_linears(model)
-    try:
-        with torch.no_grad():
-            for path, _, _, m in mods:
-                saved[path] = m.weight.detach().clone()
-                mlc = ~slc_masks[path] if path in slc_masks else torch.ones_like(m.weight, dtype=torch.bool)
-                m.weight.copy_(noise.apply(m.weight, mlc, g))
+    values = {}
+    with torch.no_grad():
+        for path, _, _, m in find_block_linears(model):
+            mlc = ~slc_masks[path] if path in slc_masks else torch.ones_like(m.weight, dtype=torch.bool)
+            values[readback.make_overridable(m)] = noise.apply(m.weight, mlc, g)
+    with readback.overrides(values):
         yield model
-    finally:
-        with torch.no_grad():
-            for path, _, _, m in mods:
-                if path in saved:
-                    m.weight.copy_(saved[path])

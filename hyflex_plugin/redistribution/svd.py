@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from hyflex_plugin.errors import HyflexInputError
+from hyflex_plugin.redistribution import readback
 
 #: (suffix of the module name inside one block, canonical matrix name)
 _SUFFIX_TO_MATRIX: list[tuple[str, str]] = [
@@ -112,7 +113,7 @@ class SVDLinear(nn.Module):
 
     ``override`` (set by the noise code) replaces the factors by fixed effective matrices
     ``(U_eff (out, r), SVt_eff (r, in))`` for noisy inference, or ``(None, W_eff (out, in))``
-    for a dense effective matrix.
+    for a dense effective matrix. It is per thread (:mod:`.readback`): the module is shared.
     """
 
     def __init__(self, U: torch.Tensor, sigma: torch.Tensor, Vt: torch.Tensor, bias):
@@ -121,7 +122,15 @@ class SVDLinear(nn.Module):
         self.sigma = nn.Parameter(sigma.contiguous())
         self.Vt = nn.Parameter(Vt.contiguous())
         self.bias = nn.Parameter(bias.clone()) if bias is not None else None
-        self.override: tuple[torch.Tensor | None, torch.Tensor] | None = None
+
+    @property
+    def override(self) -> tuple[torch.Tensor | None, torch.Tensor] | None:
+        """This thread's read-back factors, or None (compute with the trained factors)."""
+        return readback.current(self)
+
+    @override.setter
+    def override(self, value) -> None:
+        readback.set_current(self, value)
 
     @property
     def out_features(self) -> int:
@@ -154,8 +163,9 @@ class SVDLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x @ W^T + b`` through the factors (or through the override, e.g. noisy factors)."""
-        if self.override is not None:
-            U, SVt = self.override
+        ov = self.override
+        if ov is not None:
+            U, SVt = ov
             y = x @ SVt.T if U is None else (x @ SVt.T) @ U.T
         else:
             y = ((x @ self.Vt.T) * self.sigma) @ self.U.T
