@@ -28,6 +28,11 @@ from pathlib import Path
 
 from hyflex_plugin.redistribution.noise import MLC_SIGMA as PAPER_SIGMA  # the paper's MLC noise (0.025)
 
+try:
+    from memtrace import MemoryTrace  # run as a script: benchmarks/ is on sys.path
+except ImportError:
+    from benchmarks.memtrace import MemoryTrace
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
@@ -134,7 +139,20 @@ def main() -> None:
     ap.add_argument("--only-cached", action="store_true",
                     help="summarise the evaluations finished so far (a partial study; says so)")
     a = ap.parse_args()
+    with MemoryTrace() as mt:
+        info = run_plan(a)
+    info["memory"] = mt.report()
+    from hyflex_plugin.io import atomic_write_json
 
+    RESULTS.mkdir(exist_ok=True)
+    atomic_write_json(RESULTS / f"bench_study_{a.model}.json", info)
+    print(json.dumps({k: v for k, v in info.items() if k != "memory"}, indent=1))
+    print("peak resident size", info["memory"]["peak_rss_gb"], "GB; at the peak:",
+          json.dumps(info["memory"]["peak_at"], indent=1))
+
+
+def run_plan(a: argparse.Namespace) -> dict:
+    """Fine-tune the runs and run the study of ``a.model``'s plan; the timings etc. as a dict."""
     from hyflex_plugin.redistribution.experiment import redistribute
     from hyflex_plugin.redistribution.study import study
 
@@ -147,7 +165,8 @@ def main() -> None:
         t0 = time.perf_counter()
         runs.append(str(redistribute(a.model, "rotten-tomatoes", out=Path(a.runs) / f"{a.model}-s{s}",
                                      epochs=params["epochs"], n_train=params["n_train"],
-                                     n_test=params["n_test"], n_calib=params["n_calib"], seed=s)))
+                                     n_test=params["n_test"], n_calib=params["n_calib"], seed=s,
+                                     compute_dtype=params["compute_dtype"])))
         timings[f"redistribute_seed{s}_s"] = round(time.perf_counter() - t0, 1)
         loads[f"after_redistribute_seed{s}"] = _load()
     out = RESULTS / f"study_{a.model}"
@@ -173,7 +192,7 @@ def main() -> None:
     if a.speedup:
         info["speedup_1_to_2_workers"] = speedup(runs[0], params["compute_dtype"])
         info["speedup_1_to_2_workers_default_threads"] = speedup(runs[0], params["compute_dtype"], torch_threads=None)
-    from hyflex_plugin.io import atomic_write_json, read_yaml
+    from hyflex_plugin.io import read_yaml
 
     # fine-tuning times as measured when each run folder was made (also when reused here)
     info["run_timings_s"] = {Path(r).name: read_yaml(Path(r) / "run.yaml").get("timings_s") for r in runs}
@@ -181,9 +200,7 @@ def main() -> None:
     # the whole study = fine-tuning (measured when each run folder was made) + everything after it
     after = timings["whole_s"] - sum(v for k, v in timings.items() if k.startswith("redistribute_seed"))
     timings["whole_with_fine_tuning_s"] = round(info["fine_tuning_s"] + after, 1)
-    RESULTS.mkdir(exist_ok=True)
-    atomic_write_json(RESULTS / f"bench_study_{a.model}.json", info)
-    print(json.dumps(info, indent=1))
+    return info
 
 
 if __name__ == "__main__":

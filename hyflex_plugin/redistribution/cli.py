@@ -15,7 +15,8 @@ def cmd_redistribute(args) -> int:
     run = redistribute(model=args.model, dataset=args.dataset, out=args.out, epochs=args.epochs,
                        n_train=args.n_train, n_test=args.n_test, n_calib=args.n_calib,
                        seq_len=args.seq_len, batch_size=args.batch_size, lr=args.lr,
-                       seed=args.seed, rank=args.rank, test_file=args.test_file, force=args.force)
+                       seed=args.seed, rank=args.rank, test_file=args.test_file, force=args.force,
+                       compute_dtype=args.compute_dtype)
     import yaml
 
     cfg = yaml.safe_load((run / "run.yaml").read_text())
@@ -92,6 +93,8 @@ def cmd_study(args) -> int:
 
 def register(subparsers) -> None:
     """Add this stage's sub-commands to the `hyflex` parser."""
+    from hyflex_plugin.redistribution.precision import COMPUTE_DTYPES
+
     p = subparsers.add_parser(
         "redistribute", help="fine-tune dense, SVD-decompose, fine-tune U/sigma/V, score ranks",
         description="Gradient redistribution, step 1: writes a resumable run folder.")
@@ -111,6 +114,10 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rank", default="hard-threshold",
                    help="'hard-threshold' (floor(MN/(M+N))), 'full', an integer rank or an energy fraction")
+    p.add_argument("--compute-dtype", choices=COMPUTE_DTYPES, default="float32",
+                   help="arithmetic of fine-tuning and scoring: bfloat16 is mixed precision (CPU autocast; "
+                        "weights and optimiser float32), about 2-3x faster on CPUs with AVX512-BF16 "
+                        "(default: %(default)s)")
     p.add_argument("--force", action="store_true",
                    help="reuse --out even if it was made with other arguments: recompute the affected steps")
     p.set_defaults(func=cmd_redistribute)
@@ -134,7 +141,6 @@ def register(subparsers) -> None:
     a.add_argument("--out", default=None, help="CSV file to write")
     a.set_defaults(func=cmd_accuracy)
 
-    from hyflex_plugin.redistribution.precision import COMPUTE_DTYPES
     from hyflex_plugin.redistribution.study import (
         DEFAULT_FRACTIONS,
         DEFAULT_SIGMAS,

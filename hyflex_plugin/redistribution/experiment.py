@@ -6,6 +6,7 @@ The run folder these read and write is described in :mod:`.runfolder`.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from hyflex_plugin.redistribution.noise import (
     PaperSliceNoise,
     make_noise_model,
 )
+from hyflex_plugin.redistribution.precision import check_compute_dtype
 from hyflex_plugin.redistribution.runfolder import (
     ROWS_FILE,
     RUN_FILE,
@@ -118,7 +120,8 @@ def _train_step(out: Path, p: _Prepared, name: str, epochs: int, seed: int, desc
     record_step(out, st, p.args)
     a = p.args
     res = fine_tune(p.clf, p.train, epochs, a["batch_size"], a["lr"], seed=seed,
-                    ckpt_every=ckpt_every, checkpoint=out / "checkpoints" / st.checkpoint, desc=desc)
+                    ckpt_every=ckpt_every, checkpoint=out / "checkpoints" / st.checkpoint, desc=desc,
+                    compute_dtype=a["compute_dtype"])
     save_torch(p.clf.state_dict(), weights)
     (out / "checkpoints" / st.checkpoint).unlink(missing_ok=True)
     return res
@@ -131,7 +134,8 @@ def _dense_steps(out: Path, p: _Prepared, ckpt_every: int, timings: dict, cfg: d
     t0 = time.perf_counter()
     if not step_done(out, STEP["dense_grads"]):
         record_step(out, STEP["dense_grads"], p.args)
-        save_torch(dense_weight_gradients(p.clf, p.calib, p.args["batch_size"]), out / "dense_grads.pt")
+        save_torch(dense_weight_gradients(p.clf, p.calib, p.args["batch_size"], p.args["compute_dtype"]),
+                   out / "dense_grads.pt")
     cfg["float_accuracy_dense"] = evaluate(p.clf, p.test)
     timings["dense_grads_eval_s"] = time.perf_counter() - t0
 
@@ -151,7 +155,7 @@ def _svd_steps(out: Path, p: _Prepared, rank_rule, ckpt_every: int, timings: dic
     t0 = time.perf_counter()
     if not step_done(out, STEP["importance"]):
         record_step(out, STEP["importance"], p.args)
-        save_torch({"accumulated": sigma_importance(p.clf, p.calib, p.args["batch_size"]),
+        save_torch({"accumulated": sigma_importance(p.clf, p.calib, p.args["batch_size"], p.args["compute_dtype"]),
                     "last-batch": load_torch(last) if last.is_file() else {}}, out / "importance.pt")
     cfg["float_accuracy_svd"] = evaluate(p.clf, p.test)
     timings["importance_eval_s"] = time.perf_counter() - t0
@@ -174,8 +178,12 @@ def redistribute(
     test_file: str | Path | None = None,
     ckpt_every: int = 20,
     force: bool = False,
+    compute_dtype: str = "float32",
 ) -> Path:
     """Fine-tune dense, decompose by SVD, fine-tune U, sigma, V, score importance. Resumable.
+
+    ``compute_dtype`` 'bfloat16' fine-tunes and scores in mixed precision (CPU autocast; weights
+    and optimiser float32); the float accuracies in run.yaml are measured in float32 either way.
 
     A folder made with other arguments is refused (the differing arguments are listed), or with
     ``force`` the affected steps are recomputed. A run that fails before writing anything leaves
@@ -183,13 +191,14 @@ def redistribute(
     """
     svd_epochs = epochs if svd_epochs is None else svd_epochs
     _check_redistribute_args(epochs, svd_epochs, seq_len)
+    check_compute_dtype(compute_dtype)
     rank_rule = parse_rank_rule(rank)
     out = Path(out)
     args = {"model": str(model), "dataset": str(dataset),
             "test_file": str(test_file) if test_file else None, "n_train": n_train,
             "n_test": n_test, "n_calib": n_calib, "seq_len": seq_len, "epochs": epochs,
             "svd_epochs": svd_epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "rank_rule": str(rank_rule)}
+            "rank_rule": str(rank_rule), "compute_dtype": compute_dtype}
     existed = out.exists()
     if existed:
         check_run_arguments(out, args, force)
@@ -217,7 +226,8 @@ class RunEvaluator:
     """Models of a finished run, restored on first use, and their test set; evaluates one point.
 
     ``variant`` names the weights: 'dense' (dense.pt), 'svd' (svd.pt) or 'dense_equal'
-    (dense_equal.pt, the equal-budget baseline).
+    (dense_equal.pt, the equal-budget baseline). One evaluator serves any number of threads:
+    loading is locked, and a noisy evaluation never modifies the models (:mod:`.readback`).
     """
 
     WEIGHTS = {"dense": "dense.pt", "svd": "svd.pt", "dense_equal": "dense_equal.pt"}
@@ -230,9 +240,14 @@ class RunEvaluator:
         self._test = None
         self._imp = None
         self._grads: dict[str, dict] = {}
+        self._lock = threading.RLock()
 
     def model(self, variant: str):
         """The restored classifier for ``variant`` (eval mode)."""
+        with self._lock:
+            return self._model(variant)
+
+    def _model(self, variant: str):
         if variant not in self._models:
             cfg = self.cfg
             clf, tok, _ = build_classifier(cfg["model"]["source"], cfg["n_labels"], seed=cfg["seed"])
@@ -245,6 +260,10 @@ class RunEvaluator:
 
     def test_set(self, n: int | None = None):
         """The encoded test sentences (the first ``n`` if given)."""
+        with self._lock:
+            return self._test_set(n)
+
+    def _test_set(self, n: int | None):
         if self._test is None:
             cfg = self.cfg
             self.model("svd")
@@ -255,15 +274,17 @@ class RunEvaluator:
 
     def importance_scores(self) -> dict:
         """|dL/dsigma| per SVD matrix (the run's ``importance`` kind)."""
-        if self._imp is None:
-            self._imp = load_torch(self.run / "importance.pt")[self.importance]
-        return self._imp
+        with self._lock:
+            if self._imp is None:
+                self._imp = load_torch(self.run / "importance.pt")[self.importance]
+            return self._imp
 
     def dense_gradients(self, variant: str = "dense") -> dict:
         """Accumulated |dL/dW| of a dense variant's block weights."""
-        if variant not in self._grads:
-            self._grads[variant] = load_torch(self.run / self.GRADS[variant])
-        return self._grads[variant]
+        with self._lock:
+            if variant not in self._grads:
+                self._grads[variant] = load_torch(self.run / self.GRADS[variant])
+            return self._grads[variant]
 
     def noisy_predictions(self, variant: str, share: float, selector: str, noise, seed: int,
                           selection_seed: int | None = None, protect: str = "both",

@@ -49,7 +49,9 @@ class Step:
 
 
 _DATA = ("model", "dataset", "test_file", "n_train", "n_test", "seq_len", "seed")
-_TRAIN = _DATA + ("epochs", "batch_size", "lr")
+_TRAIN = _DATA + ("epochs", "batch_size", "lr", "compute_dtype")
+#: Values of step arguments added after a run folder was made (its steps.yaml lacks them).
+RECORDED_DEFAULTS = {"compute_dtype": "float32"}
 #: Steps in run order; each step's arguments include those of the steps it reads.
 STEPS = (
     Step("dense", ("dense.pt",), _TRAIN, "dense.ckpt"),
@@ -75,6 +77,7 @@ def _recorded(run: Path) -> dict:
 
 
 def _differences(old: dict, new: dict) -> list[str]:
+    old = {**{k: v for k, v in RECORDED_DEFAULTS.items() if k in new}, **old}
     return [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if k in old and old[k] != new[k]]
 
 

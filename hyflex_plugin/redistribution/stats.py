@@ -36,15 +36,25 @@ class Estimate:
         return (self.high - self.low) / 2
 
 
+def _draw_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+    """(n_boot, n): how often each of n items is drawn in n draws with replacement, per replicate."""
+    idx = rng.integers(0, n, (n_boot, n)) + np.arange(n_boot)[:, None] * n
+    # float32 is exact here: counts, 0/1/-1 entries and their sums stay far below 2**24
+    return np.bincount(idx.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float32)
+
+
 def _two_way_bootstrap(table: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Means of ``n_boot`` replicates, each resampling rows and columns with replacement.
+
+    A replicate's mean is R^T T C / (s n), where R and C count how often each row and column
+    was drawn, so all replicates take one matrix product.
+    """
     rng = np.random.default_rng(seed)
     s, n = table.shape
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        rows = rng.integers(0, s, s) if s > 1 else np.zeros(1, dtype=int)
-        cols = rng.integers(0, n, n)
-        out[b] = table[np.ix_(rows, cols)].mean()
-    return out
+    rows = _draw_counts(rng, s, n_boot) if s > 1 else np.ones((n_boot, 1), dtype=np.float32)
+    cols = _draw_counts(rng, n, n_boot)
+    per_row = table.astype(np.float32) @ cols.T  # (s, n_boot): each row's sum over the drawn columns
+    return np.einsum("bs,sb->b", rows, per_row).astype(float) / (s * n)
 
 
 def mean_ci(table, n_boot: int = N_BOOT, seed: int = BOOT_SEED) -> Estimate:

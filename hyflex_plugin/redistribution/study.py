@@ -35,6 +35,7 @@ from hyflex_plugin.redistribution.ber import (
     sigma_from_bit_error_rate,
 )
 from hyflex_plugin.redistribution.runfolder import (
+    RECORDED_DEFAULTS,
     STEP,
     STUDY_ROWS_FILE,
     RowCache,
@@ -135,7 +136,8 @@ def sweep_blocks(methods, fractions, sigmas, seeds, main_sigmas=None, sweep_seed
 def _run_args(cfg: dict) -> dict:
     keys = ("dataset", "test_file", "n_train", "n_test", "n_calib", "seq_len", "epochs",
             "svd_epochs", "batch_size", "lr", "seed", "rank_rule")
-    return {"model": cfg["model"]["source"], **{k: cfg[k] for k in keys}}
+    return {"model": cfg["model"]["source"], **{k: cfg[k] for k in keys},
+            "compute_dtype": cfg.get("compute_dtype", RECORDED_DEFAULTS["compute_dtype"])}
 
 
 def equal_budget_baseline(run: str | Path, ckpt_every: int = 20) -> Path:
@@ -162,8 +164,10 @@ def equal_budget_baseline(run: str | Path, ckpt_every: int = 20) -> Path:
     ckpt = run / "checkpoints" / st.checkpoint
     ckpt.parent.mkdir(exist_ok=True)
     fine_tune(p.clf, p.train, args["svd_epochs"], args["batch_size"], args["lr"], seed=args["seed"] + 1,
-              ckpt_every=ckpt_every, checkpoint=ckpt, desc="equal-budget dense fine-tune")
-    save_torch(dense_weight_gradients(p.clf, p.calib, args["batch_size"]), run / "dense_equal_grads.pt")
+              ckpt_every=ckpt_every, checkpoint=ckpt, desc="equal-budget dense fine-tune",
+              compute_dtype=args["compute_dtype"])
+    save_torch(dense_weight_gradients(p.clf, p.calib, args["batch_size"], args["compute_dtype"]),
+               run / "dense_equal_grads.pt")
     save_torch(p.clf.state_dict(), run / "dense_equal.pt")
     ckpt.unlink(missing_ok=True)
     return run
@@ -201,19 +205,27 @@ def _evaluate_point(ev, p: Point) -> list[int]:
 
 
 class _Evaluators:
-    """One RunEvaluator per (thread, run): models are modified in place during a noisy read."""
+    """One RunEvaluator per run, shared by every worker thread of this process (a noisy
+    evaluation installs its weights per thread and never modifies the models).
+    """
 
     def __init__(self):
-        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.by_run: dict[str, object] = {}
 
     def get(self, run: str):
         from hyflex_plugin.redistribution.experiment import RunEvaluator
 
-        cache = self.local.__dict__.setdefault("by_run", {})
-        if run not in cache:
-            r, cfg = load_run(run)
-            cache[run] = RunEvaluator(r, cfg)
-        return cache[run]
+        with self.lock:
+            if run not in self.by_run:
+                r, cfg = load_run(run)
+                self.by_run[run] = RunEvaluator(r, cfg)
+            return self.by_run[run]
+
+    def clear(self) -> None:
+        """Forget the loaded models (a study calls this when it ends, to free their memory)."""
+        with self.lock:
+            self.by_run.clear()
 
 
 _WORKER_EVALUATORS = _Evaluators()
@@ -221,10 +233,12 @@ _WORKER_EVALUATORS = _Evaluators()
 
 def evaluate_point(p: Point) -> dict:
     """Row for one point (per-sentence correctness packed as hex), in this process."""
+    from hyflex_plugin.redistribution.memory import release_free_memory
     from hyflex_plugin.redistribution.stats import pack_bits
 
     t0 = time.perf_counter()
     correct = _evaluate_point(_WORKER_EVALUATORS.get(p.run), p)
+    release_free_memory()  # the noisy weights' freed memory, before the next point
     return {**asdict(p), "n_test": len(correct), "accuracy": sum(correct) / max(1, len(correct)),
             "correct": pack_bits(correct), "eval_s": round(time.perf_counter() - t0, 3)}
 
@@ -294,6 +308,8 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
     import torch
     from tqdm.auto import tqdm
 
+    from hyflex_plugin.redistribution.memory import release_free_memory
+
     blocks = blocks or (Block(tuple(methods), tuple(fractions), tuple(sigmas), tuple(seeds)),)
     _check_blocks(blocks, compute_dtype)
     runs = [str(Path(r)) for r in runs]
@@ -303,6 +319,7 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
     todo = list(dict.fromkeys(p.canonical() for p in points if cache.get(p.canonical().key()) is None))
     if only_cached:
         todo = []
+    release_free_memory()  # what fine-tuning and the concentration sort freed, before models load
     old_threads = torch.get_num_threads()
     torch.set_num_threads(torch_threads or max(1, (os.cpu_count() or 1) // max(1, workers)))
     try:
@@ -558,6 +575,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
             "loadavg_before_eval": load_before,
             "loadavg_after_eval": os.getloadavg()}
     atomic_write_json(out / "study.json", info)
+    _WORKER_EVALUATORS.clear()
     return {"info": info, "concentration": conc, "references": refs, "summary": summary, "paired": paired}
 
 

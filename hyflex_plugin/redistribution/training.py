@@ -13,23 +13,22 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from hyflex_plugin.console import progress
-from hyflex_plugin.io import atomic_write_bytes
-from hyflex_plugin.redistribution.model import collate
+from hyflex_plugin.io import atomic_write_stream
+from hyflex_plugin.redistribution.model import autocast, collate
 from hyflex_plugin.redistribution.svd import decomposed_matrices, find_block_linears
 
 
 def save_torch(obj, path: str | Path) -> Path:
-    """Save ``obj`` with torch to ``path`` atomically."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return atomic_write_bytes(path, buf.getvalue())
+    """Save ``obj`` with torch to ``path`` atomically, streamed to disk (no copy in memory: a
+    fine-tuning checkpoint of MPNet's SVD model is about 2 GB).
+    """
+    return atomic_write_stream(path, lambda fh: torch.save(obj, fh))
 
 
 def load_torch(path: str | Path):
@@ -54,11 +53,14 @@ def fine_tune(
     ckpt_every: int = 20,
     max_steps: int | None = None,
     desc: str = "fine-tune",
+    compute_dtype: str = "float32",
 ) -> dict:
     """Fine-tune all parameters of ``model`` on encoded ``data``; resume from ``checkpoint``.
 
     ``max_steps`` stops early after that many global steps (leaving the checkpoint), which is how
-    tests simulate an interruption. Returns {'steps', 'loss', 'last_sigma_grad': {path: tensor}}.
+    tests simulate an interruption. ``compute_dtype`` 'bfloat16': mixed precision (the forward
+    pass under CPU autocast; weights, gradients and the optimiser stay float32).
+    Returns {'steps', 'loss', 'last_sigma_grad': {path: tensor}}.
     """
     steps_per_epoch = (len(data) + batch_size - 1) // batch_size
     total = steps_per_epoch * epochs
@@ -88,7 +90,8 @@ def fine_tune(
             ids, mask, labels = collate([data[k] for k in idx], model.pad_id)
             model.train()
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(ids, mask), labels)
+            with autocast(compute_dtype):
+                loss = loss_fn(model(ids, mask), labels)
             loss.backward()
             last_grad = {d.path: d.module.sigma.grad.detach().abs().clone() for d in svd
                          if d.module.sigma.grad is not None}
@@ -106,29 +109,33 @@ def fine_tune(
     return {"steps": step, "total_steps": total, "loss": last_loss, "last_sigma_grad": last_grad}
 
 
-def _calib_grads(model: nn.Module, data, batch_size: int, grab, desc: str) -> dict:
+def _calib_grads(model: nn.Module, data, batch_size: int, grab, desc: str, compute_dtype: str) -> dict:
     loss_fn = nn.CrossEntropyLoss()
     model.eval()  # no dropout: a deterministic score
     acc: dict[str, torch.Tensor] = {}
     for s in progress(range(0, len(data), batch_size), desc=desc, leave=False):
         ids, mask, labels = collate(data[s:s + batch_size], model.pad_id)
         model.zero_grad(set_to_none=True)
-        loss_fn(model(ids, mask), labels).backward()
+        with autocast(compute_dtype):
+            loss = loss_fn(model(ids, mask), labels)
+        loss.backward()
         for key, g in grab():
             acc[key] = acc[key] + g.abs() if key in acc else g.detach().abs().clone()
     model.zero_grad(set_to_none=True)
     return acc
 
 
-def sigma_importance(model: nn.Module, data, batch_size: int = 16) -> dict[str, torch.Tensor]:
+def sigma_importance(model: nn.Module, data, batch_size: int = 16,
+                     compute_dtype: str = "float32") -> dict[str, torch.Tensor]:
     """{SVDLinear path: sum over calibration batches of |dL/dsigma|} (shape (rank,))."""
     svd = decomposed_matrices(model)
     return _calib_grads(model, data, batch_size,
-                        lambda: [(d.path, d.module.sigma.grad) for d in svd], "importance")
+                        lambda: [(d.path, d.module.sigma.grad) for d in svd], "importance", compute_dtype)
 
 
-def dense_weight_gradients(model: nn.Module, data, batch_size: int = 16) -> dict[str, torch.Tensor]:
+def dense_weight_gradients(model: nn.Module, data, batch_size: int = 16,
+                           compute_dtype: str = "float32") -> dict[str, torch.Tensor]:
     """{block linear path: accumulated |dL/dW|} in the module's own weight layout."""
     mods = find_block_linears(model)
     return _calib_grads(model, data, batch_size,
-                        lambda: [(p, m.weight.grad) for p, _, _, m in mods], "dense gradients")
+                        lambda: [(p, m.weight.grad) for p, _, _, m in mods], "dense gradients", compute_dtype)
