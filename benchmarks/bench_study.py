@@ -45,7 +45,7 @@ PLANS = {
                "noise_seeds": [0, 1, 2, 3, 4], "main_sigmas": [PAPER_SIGMA, MAIN_SIGMA], "sigmas": None,
                "sweep_seeds": [0], "fractions": [0.0, 0.05, 0.10, 0.20], "methods": MAIN,
                "variants": VARIANTS, "variant_seeds": [0, 1, 2], "compute_dtype": "bfloat16"},
-    "mpnet": {"ft_seeds": [0], "n_train": 1000, "n_test": 2000, "n_calib": 128, "epochs": 1,
+    "mpnet": {"ft_seeds": [0, 1], "n_train": 1000, "n_test": 2000, "n_calib": 128, "epochs": 1,
               "noise_seeds": [0, 1], "main_sigmas": [MAIN_SIGMA], "sigmas": [0.025, MAIN_SIGMA, 0.2],
               "sweep_seeds": [0], "fractions": [0.0, 0.05, 0.10, 0.20], "methods": MAIN,
               "variants": [], "variant_seeds": [], "compute_dtype": "bfloat16"},

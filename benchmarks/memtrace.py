@@ -32,7 +32,7 @@ def rss_bytes() -> int:
     return 0
 
 
-def _stacks() -> dict[str, list[str]]:
+def _stacks(keep: tuple[str, ...]) -> dict[str, list[str]]:
     names = {t.ident: t.name for t in threading.enumerate()}
     me = threading.get_ident()
     out = {}
@@ -40,7 +40,7 @@ def _stacks() -> dict[str, list[str]]:
         if ident == me:
             continue
         frames = [f"{fs.filename.split('site-packages/')[-1].split('/work/main/')[-1]}:{fs.lineno} {fs.name}"
-                  for fs in traceback.extract_stack(frame) if any(k in fs.filename for k in KEEP)]
+                  for fs in traceback.extract_stack(frame) if any(k in fs.filename for k in keep)]
         if frames:
             out[names.get(ident, str(ident))] = frames
     return out
@@ -49,8 +49,10 @@ def _stacks() -> dict[str, list[str]]:
 class MemoryTrace:
     """Sample this process's resident size; record all threads' stacks at each new peak."""
 
-    def __init__(self, interval_s: float = 0.05, step_bytes: int = 100 * 2**20, timeline_every_s: float = 5.0):
+    def __init__(self, interval_s: float = 0.05, step_bytes: int = 100 * 2**20, timeline_every_s: float = 5.0,
+                 keep: tuple[str, ...] = KEEP):
         self.interval_s, self.step_bytes, self.timeline_every_s = interval_s, step_bytes, timeline_every_s
+        self.keep = keep
         self.peak = 0
         self.peaks: list[dict] = []
         self.timeline: list[tuple[float, float]] = []
@@ -68,7 +70,8 @@ class MemoryTrace:
                 self.peak = rss
                 if rss >= recorded + self.step_bytes:
                     recorded = rss
-                    self.peaks.append({"t_s": round(now, 2), "rss_gb": round(rss / 2**30, 3), "stacks": _stacks()})
+                    self.peaks.append({"t_s": round(now, 2), "rss_gb": round(rss / 2**30, 3),
+                                       "stacks": _stacks(self.keep)})
             if now - last_tl >= self.timeline_every_s:
                 self.timeline.append((round(now, 1), round(rss / 2**30, 3)))
                 last_tl = now

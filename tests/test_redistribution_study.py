@@ -33,6 +33,17 @@ def test_top_share_known_answers():
     assert x.tolist() == [0, 0.25, 0.5, 0.75, 1.0] and y.tolist() == [0, 0.75, 1.0, 1.0, 1.0]
 
 
+def test_lorenz_curve_at_knots_keeps_the_top_shares_exact(monkeypatch):
+    monkeypatch.setattr(conc, "MAX_KNOTS", 101)
+    torch.manual_seed(0)
+    v = torch.rand(10_000) ** 4
+    x, y = conc.lorenz(v)
+    assert len(x) == 101 and float(x[-1]) == 1.0 and float(y[-1]) == pytest.approx(1.0)
+    exact = torch.cumsum(torch.sort(v.double(), descending=True).values, 0) / v.double().sum()
+    for f in conc.TOP_FRACTIONS:
+        assert conc.top_share(v, None, f) == pytest.approx(float(exact[round(f * v.numel()) - 1]), abs=1e-12)
+
+
 def test_concentration_on_a_tiny_model_with_known_gradients():
     from transformers import BertConfig, BertModel
 
@@ -224,6 +235,45 @@ def test_study_cli_writes_every_table(tiny_run, tmp_path):
     assert len(check) == 3 + 3 * 1
     assert all(0.0 <= float(c["agreement"]) <= 1.0 for c in check)
     assert info["dtype_check"]["points"] == len(check)
+
+
+def test_bfloat16_fine_tuning_is_mixed_precision_and_recorded_in_the_run_folder(tmp_path):
+    import yaml
+
+    from hyflex_plugin.errors import HyflexInputError
+    from hyflex_plugin.redistribution.model import build_classifier, encode
+    from hyflex_plugin.redistribution.runfolder import check_run_arguments
+    from hyflex_plugin.redistribution.svd import find_block_linears
+    from hyflex_plugin.redistribution.training import fine_tune
+
+    clf, tok, _ = build_classifier("tiny-bert")
+    data = encode(tok, [("a fine film", 1), ("dull and long", 0), ("not bad at all", 1), ("no", 0)], 16)
+    seen = []
+    for _, _, _, m in find_block_linears(clf):
+        m.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    before = clf.head.weight.detach().clone()
+    fine_tune(clf, data, epochs=1, batch_size=2, lr=1e-2, compute_dtype="bfloat16")
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in clf.parameters())  # weights and updates stay float32
+    assert not torch.equal(before, clf.head.weight)
+    seen.clear()
+    fine_tune(clf, data, epochs=1, batch_size=2, lr=1e-2)
+    assert set(seen) == {torch.float32}
+    # the run folder records it; a folder fine-tuned in another dtype is refused, naming the field
+    kw = {"out": tmp_path / "run", "n_train": 16, "n_test": 8, "n_calib": 8, "seq_len": 16, "batch_size": 8}
+    run = redistribute("tiny-bert", compute_dtype="bfloat16", **kw)
+    steps = yaml.safe_load((run / STEPS_FILE).read_text())
+    assert {s["compute_dtype"] for s in steps.values()} == {"bfloat16"}
+    with pytest.raises(HyflexInputError, match="compute_dtype 'bfloat16' -> 'float32'"):
+        redistribute("tiny-bert", **kw)
+    # a folder made before the field existed counts as float32
+    old = tmp_path / "old"
+    old.mkdir()
+    dense = {k: v for k, v in steps["dense"].items() if k != "compute_dtype"}
+    (old / STEPS_FILE).write_text(yaml.safe_dump({"dense": dense}))
+    assert check_run_arguments(old, {**dense, "compute_dtype": "float32"}) == []
+    with pytest.raises(HyflexInputError, match="compute_dtype 'float32' -> 'bfloat16'"):
+        check_run_arguments(old, {**dense, "compute_dtype": "bfloat16"})
 
 
 def test_bfloat16_compute_really_runs_the_block_matrices_in_bfloat16():
