@@ -64,6 +64,27 @@ def test_gpt2_conv1d_split_qkv():
     assert (mats[4].module.out_features, mats[4].module.in_features) == (128, 32)  # c_fc (in, out) transposed
 
 
+def test_gpt2_conv1d_reads_back_noise_free_int8_weights():
+    """The per-thread read-back works on GPT-2's Conv1D layers (weights stored (in, out))."""
+    import copy
+
+    cfg = transformers.GPT2Config(vocab_size=100, n_positions=32, n_embd=32, n_layer=1, n_head=2)
+    torch.manual_seed(0)
+    m = transformers.GPT2Model(cfg).eval()
+    ref = copy.deepcopy(m)
+    with torch.no_grad():
+        for _, _, _, lin in svd.find_block_linears(ref):
+            lin.weight.copy_(noise.int8_dequant(lin.weight))
+    ids = torch.randint(0, 100, (2, 5))
+    clean = m(input_ids=ids).last_hidden_state
+    masks = selection.dense_slc_masks(m, 0.0, "magnitude", None)
+    with selection.noisy_dense(m, masks, noise.PaperSliceNoise(0.0), seed=0):
+        inside = m(input_ids=ids).last_hidden_state
+    assert torch.allclose(inside, ref(input_ids=ids).last_hidden_state, atol=1e-6)
+    assert not torch.allclose(inside, clean, atol=1e-6)  # INT8 rounding is visible
+    assert torch.equal(m(input_ids=ids).last_hidden_state, clean)  # and gone after the block
+
+
 def test_llama_gqa_kv_own_rank():
     cfg = transformers.LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64,
                                    num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
