@@ -293,7 +293,8 @@ class RunEvaluator:
 
         ``compute_dtype``: arithmetic of the forward pass (:data:`.precision.COMPUTE_DTYPES`).
         An SVD model's noisy factors are multiplied into one matrix per layer first (the same
-        linear map; 10 % faster than two products per layer).
+        linear map, then one fused linear per layer: 21-34 % faster than two products and a bias
+        add, MiniLM, bfloat16, one thread).
         """
         import torch
 
