@@ -93,7 +93,7 @@ class Point:
 def _row_key(r: dict) -> tuple:
     # rows written before compute_dtype existed were float32
     return Point(r["run"], r["method"], r["slc_fraction"], r["sigma"], r["seed"],
-                 r.get("compute_dtype", "float32")).key()
+                 r.get("compute_dtype", RECORDED_DEFAULTS["compute_dtype"])).key()
 
 
 @dataclass(frozen=True)
