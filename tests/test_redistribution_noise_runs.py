@@ -81,8 +81,8 @@ def _one_svd_model(rank_in=16):
     return root, lin, "layer.0.attention.self.query"
 
 
-def test_fused_and_bfloat16_read_back_compute_the_same_map():
-    """fuse=True multiplies the same noisy factors into one matrix; dtype stores them for autocast."""
+def test_fused_read_back_computes_the_same_map():
+    """fuse=True multiplies the same noisy factors into one matrix, computed as one fused linear."""
     root, lin, path = _one_svd_model()
     nm = noise.PaperSliceNoise(0.05)
     x = torch.randn(5, 16)
@@ -94,15 +94,6 @@ def test_fused_and_bfloat16_read_back_compute_the_same_map():
         y_fused = lin(x)
     assert none is None and torch.equal(W, Un @ SVn)  # the same draw, multiplied out
     assert torch.allclose(y_fused, y_factors, atol=1e-5)
-    with selection.noisy_svd(root, {path: [0, 1]}, nm, seed=3, fuse=True, dtype=torch.bfloat16):
-        _, Wb = lin.override
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            y_stored = lin(x)
-    with selection.noisy_svd(root, {path: [0, 1]}, nm, seed=3, fuse=True):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            y_cast = lin(x)  # autocast casts the float32 matrix in every call
-    assert Wb.dtype == torch.bfloat16 and torch.equal(Wb, W.to(torch.bfloat16))
-    assert torch.equal(y_stored, y_cast)
 
 
 def test_protection_variants_and_noise_on_product():

@@ -296,21 +296,17 @@ class RunEvaluator:
         linear map, then one fused linear per layer: 21-34 % faster than two products and a bias
         add, MiniLM, bfloat16, one thread).
         """
-        import torch
-
         from hyflex_plugin.redistribution.model import predictions
 
         clf = self.model(variant)
         sel_seed = seed if selection_seed is None else selection_seed
-        read_dtype = torch.bfloat16 if compute_dtype == "bfloat16" else None
         if variant == "svd":
             slc = svd_slc_ranks(clf, share, selector, self.importance_scores(), selection_seed=sel_seed)
-            ctx = noisy_svd(clf, slc, noise, seed=seed, protect=protect, noise_on=noise_on, fuse=True,
-                            dtype=read_dtype)
+            ctx = noisy_svd(clf, slc, noise, seed=seed, protect=protect, noise_on=noise_on, fuse=True)
         else:
             grads = self.dense_gradients(variant) if selector == "gradient" else None
             masks = dense_slc_masks(clf, share, selector, grads, selection_seed=sel_seed)
-            ctx = noisy_dense(clf, masks, noise, seed=seed, dtype=read_dtype)
+            ctx = noisy_dense(clf, masks, noise, seed=seed)
         with ctx:
             return predictions(clf, self.test_set(), compute_dtype=compute_dtype)
 

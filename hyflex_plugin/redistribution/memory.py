@@ -1,10 +1,11 @@
 """Give freed heap memory back to the operating system between evaluations.
 
-With two worker threads, glibc's malloc keeps one heap per thread and, after a few large frees,
-serves allocations of up to 32 MB from those heaps instead of fresh mappings. The noisy copies
-of MPNet's weight matrices (9-75 MB temporaries per matrix) then leave freed but resident holes:
-a study's resident size grew to 7.6 GB where the live data is about 4 GB (measured with
-benchmarks/memtrace.py). Serving large blocks from mappings instead (``M_MMAP_THRESHOLD``)
+With two worker threads, the noisy copies of MPNet's weight matrices (9-75 MB temporaries per
+matrix) left freed but resident memory behind: a tiny-data study's resident size grew to 7.6 GB
+where the live data is about 4 GB (measured with benchmarks/memtrace.py). Our reading, not
+checked beyond these measurements: glibc's malloc keeps one heap per thread and, once its
+dynamic mmap threshold has risen, serves large blocks from those heaps instead of fresh mappings.
+Serving large blocks from mappings instead (``M_MMAP_THRESHOLD``)
 costs 1.5-2x in forward-pass time here, so the study trims the heaps after each evaluation
 (``malloc_trim``), which costs milliseconds. Other C libraries: nothing is done.
 """

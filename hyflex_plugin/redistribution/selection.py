@@ -119,27 +119,21 @@ def _noisy_factors(module, slc, noise: NoiseModel, g, protect: str, noise_on: st
     return noise.apply(U, mlc_u, g), noise.apply(SVt, mlc_v, g)
 
 
-def _as_read(override, fuse: bool, dtype: torch.dtype | None):
-    """An SVDLinear override, fused into one matrix and/or stored in ``dtype`` for the forward pass."""
+def _fused(override, fuse: bool):
+    """An SVDLinear override, multiplied into one matrix if ``fuse``."""
     U, W = override
-    if fuse and U is not None:
-        U, W = None, U @ W
-    if dtype is not None:
-        U, W = (None if U is None else U.to(dtype)), W.to(dtype)
-    return U, W
+    return (None, U @ W) if fuse and U is not None else (U, W)
 
 
 @contextmanager
 def noisy_svd(model: nn.Module, slc_ranks: dict[str, list[int]], noise: NoiseModel,
               seed: int = 0, protect: str = "both", noise_on: str = "factors",
-              fuse: bool = False, dtype: torch.dtype | None = None):
+              fuse: bool = False):
     """Inside the block, every SVDLinear computes with INT8 + noisy factors (SLC ranks clean).
 
     ``protect`` and ``noise_on`` select the study variants (:data:`PROTECT`, :data:`NOISE_ON`).
     ``fuse``: multiply the noisy factors into one matrix U_eff ΣVᵀ_eff before the forward pass
-    (the same linear map, one matrix product per layer instead of two; the draws are unchanged).
-    ``dtype``: store the read-back weights in that dtype (bfloat16 under autocast: the cast it
-    would otherwise make in every batch, made once).
+    (the same linear map, computed as one fused linear per layer; the draws are unchanged).
     """
     _check_choice(protect, PROTECT, "--protect", "protect")
     _check_choice(noise_on, NOISE_ON, "--noise-on", "noise_on")
@@ -150,8 +144,7 @@ def noisy_svd(model: nn.Module, slc_ranks: dict[str, list[int]], noise: NoiseMod
             for d in mats:
                 slc = torch.zeros(d.module.rank, dtype=torch.bool)
                 slc[slc_ranks.get(d.path, [])] = True
-                d.module.override = _as_read(_noisy_factors(d.module, slc, noise, g, protect, noise_on),
-                                             fuse, dtype)
+                d.module.override = _fused(_noisy_factors(d.module, slc, noise, g, protect, noise_on), fuse)
         yield model
     finally:
         for d in mats:
@@ -177,18 +170,15 @@ def dense_slc_masks(model: nn.Module, share: float, selector: str,
 
 
 @contextmanager
-def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], noise: NoiseModel, seed: int = 0,
-                dtype: torch.dtype | None = None):
+def noisy_dense(model: nn.Module, slc_masks: dict[str, torch.Tensor], noise: NoiseModel, seed: int = 0):
     """Inside the block, this thread computes with INT8 + noisy dense block weights (SLC weights
-    clean); the model's own weights are not touched (:mod:`.readback`). ``dtype``: as in
-    :func:`noisy_svd`.
+    clean); the model's own weights are not touched (:mod:`.readback`).
     """
     g = torch.Generator().manual_seed(seed)
     values = {}
     with torch.no_grad():
         for path, _, _, m in find_block_linears(model):
             mlc = ~slc_masks[path] if path in slc_masks else torch.ones_like(m.weight, dtype=torch.bool)
-            w = noise.apply(m.weight, mlc, g)
-            values[readback.make_overridable(m)] = w if dtype is None else w.to(dtype)
+            values[readback.make_overridable(m)] = noise.apply(m.weight, mlc, g)
     with readback.overrides(values):
         yield model
