@@ -164,6 +164,38 @@ def test_parallel_rows_equal_serial_rows(tiny_run, tmp_path):
         assert r["loss_half_width"] == pytest.approx((r["loss_diff_ci_high"] - r["loss_diff_ci_low"]) / 2)
 
 
+def test_one_run_at_a_time_gives_the_same_rows_with_one_run_loaded(tiny_run, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from hyflex_plugin.redistribution import study as st
+
+    second = tmp_path / "run-b"
+    shutil.copytree(tiny_run, second)
+    (second / "study_rows.jsonl").unlink(missing_ok=True)
+    runs = [str(tiny_run), str(second)]
+    kw = {"methods": ("redistribution", "brute-force"), "fractions": (0.0, 0.25), "sigmas": (1.0,),
+          "seeds": (0, 1), "torch_threads": 1, "progress": False, "workers": 2}
+    st._WORKER_EVALUATORS.clear()
+    together = evaluate_study(runs, cache_file=tmp_path / "together.jsonl", **kw)
+    st._WORKER_EVALUATORS.clear()
+    loaded, get = [], st._WORKER_EVALUATORS.get
+
+    def spy(run, only=False):
+        ev = get(run, only)
+        loaded.append(set(st._WORKER_EVALUATORS.by_run))
+        return ev
+
+    monkeypatch.setattr(st._WORKER_EVALUATORS, "get", spy)
+    apart = evaluate_study(runs, cache_file=tmp_path / "apart.jsonl", one_run_at_a_time=True, **kw)
+    strip = [[{k: v for k, v in r.items() if k != "eval_s"} for r in rows] for rows in (together, apart)]
+    assert strip[0] == strip[1] and len(apart) == 2 * (2 + 2 * 2 * 2)
+    assert len(loaded) == len(apart) and all(len(s) == 1 for s in loaded)  # never two runs' models
+    finished = [json.loads(line)["run"] for line in (tmp_path / "apart.jsonl").read_text().splitlines()]
+    assert finished == sorted(finished, key=runs.index)  # the first run's points all finish first
+    st._WORKER_EVALUATORS.clear()
+
+
 def test_blocks_plan_every_draw_at_main_sigmas_and_fewer_elsewhere():
     from hyflex_plugin.redistribution.study import Block, plan_points, planned_draws, sweep_blocks
 

@@ -82,7 +82,7 @@ def cmd_study(args) -> int:
     blocks = sweep_blocks([m for m in args.methods.split(",") if m], args.fractions, args.sigmas, args.seeds,
                           main_sigmas=args.main_sigmas, sweep_seeds=args.sweep_seeds)
     res = study(args.runs, args.out, blocks=blocks, workers=args.workers, scheduler=args.scheduler,
-                compute_dtype=args.compute_dtype)
+                compute_dtype=args.compute_dtype, one_run_at_a_time=args.one_run_at_a_time)
     print(f"{'method':<26} {'SLC %':>5} {'sigma':>6} {'loss (pts)':>11} {'95 % CI':>15}")
     for r in res["summary"]:
         print(f"{r['method']:<26} {r['slc_fraction'] * 100:5.0f} {r['sigma']:6.3f} {r['loss'] * 100:11.2f} "
@@ -171,6 +171,9 @@ def register(subparsers) -> None:
                          "(default: %(default)s)")
     st.add_argument("--workers", type=int, default=None, help="in-process workers (default: 2 or the cores)")
     st.add_argument("--scheduler", default=None, help="Dask scheduler address: evaluate on that cluster")
+    st.add_argument("--one-run-at-a-time", action="store_true",
+                    help="evaluate run folder by run folder, with one run's models in memory (for several "
+                         "runs of a large model); a killed study then has whole runs, not whole noise draws")
     st.set_defaults(func=cmd_study)
 
     q = subparsers.add_parser("partition", help="write the partition file (SLC rank components)",

@@ -26,6 +26,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from hyflex_plugin.errors import HyflexInputError
@@ -213,11 +214,16 @@ class _Evaluators:
         self.lock = threading.Lock()
         self.by_run: dict[str, object] = {}
 
-    def get(self, run: str):
+    def get(self, run: str, only: bool = False):
+        """The evaluator of ``run``; ``only``: forget every other run's models before loading it."""
         from hyflex_plugin.redistribution.experiment import RunEvaluator
+        from hyflex_plugin.redistribution.memory import release_free_memory
 
         with self.lock:
             if run not in self.by_run:
+                if only and self.by_run:
+                    self.by_run.clear()
+                    release_free_memory()
                 r, cfg = load_run(run)
                 self.by_run[run] = RunEvaluator(r, cfg)
             return self.by_run[run]
@@ -231,38 +237,51 @@ class _Evaluators:
 _WORKER_EVALUATORS = _Evaluators()
 
 
-def evaluate_point(p: Point) -> dict:
-    """Row for one point (per-sentence correctness packed as hex), in this process."""
+def evaluate_point(p: Point, one_run_at_a_time: bool = False) -> dict:
+    """Row for one point (per-sentence correctness packed as hex), in this process.
+
+    ``one_run_at_a_time``: this process keeps only ``p.run``'s models loaded.
+    """
     from hyflex_plugin.redistribution.memory import release_free_memory
     from hyflex_plugin.redistribution.stats import pack_bits
 
     t0 = time.perf_counter()
-    correct = _evaluate_point(_WORKER_EVALUATORS.get(p.run), p)
+    correct = _evaluate_point(_WORKER_EVALUATORS.get(p.run, only=one_run_at_a_time), p)
     release_free_memory()  # the noisy weights' freed memory, before the next point
     return {**asdict(p), "n_test": len(correct), "accuracy": sum(correct) / max(1, len(correct)),
             "correct": pack_bits(correct), "eval_s": round(time.perf_counter() - t0, 3)}
 
 
-def _parallel_rows(points: list[Point], workers: int, scheduler: str | None):
-    """Yield rows as they finish: threads in this process, or tasks on a Dask cluster."""
+def _parallel_rows(points: list[Point], workers: int, scheduler: str | None, one_run_at_a_time: bool = False):
+    """Yield rows as they finish: threads in this process, or tasks on a Dask cluster.
+
+    ``one_run_at_a_time``: the points of one run folder finish before the next run's start, and
+    each process (this one, or every Dask worker) holds one run's models at a time.
+    """
+    groups = [points]
+    if one_run_at_a_time:
+        groups = [[p for p in points if p.run == r] for r in dict.fromkeys(p.run for p in points)]
+    fn = partial(evaluate_point, one_run_at_a_time=one_run_at_a_time)
     if scheduler:
         from distributed import as_completed as dask_completed
 
         from hyflex_plugin.sweep.run import dask_client  # the same Dask path as `hyflex sweep`
 
         with dask_client(scheduler) as client:
-            futs = client.map(evaluate_point, points, pure=False)
-            for fut in dask_completed(futs):
-                yield fut.result()
+            for group in groups:
+                futs = client.map(fn, group, pure=False)
+                for fut in dask_completed(futs):
+                    yield fut.result()
         return
     if workers <= 1:
         for p in points:
-            yield evaluate_point(p)
+            yield fn(p)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futs = [pool.submit(evaluate_point, p) for p in points]
-        for fut in as_completed(futs):
-            yield fut.result()
+        for group in groups:
+            futs = [pool.submit(fn, p) for p in group]
+            for fut in as_completed(futs):
+                yield fut.result()
 
 
 def plan_points(runs: list[str], blocks: tuple[Block, ...], compute_dtype: str = "float32") -> list[Point]:
@@ -298,12 +317,14 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
                    scheduler: str | None = None, torch_threads: int | None = None,
                    cache_file: str | Path | None = None, progress: bool = True,
                    only_cached: bool = False, blocks: tuple[Block, ...] | None = None,
-                   compute_dtype: str = "float32") -> list[dict]:
+                   compute_dtype: str = "float32", one_run_at_a_time: bool = False) -> list[dict]:
     """All study rows (cached rows reused; new ones appended to ``cache_file`` as they finish).
 
     The points are ``blocks`` (default: one block, methods x fractions x sigmas x seeds on every
     run), evaluated in ``compute_dtype``. ``only_cached``: evaluate nothing, return the rows
-    already finished (a partial study).
+    already finished (a partial study). ``one_run_at_a_time``: evaluate run by run, with one
+    run's models in memory (the peak of a one-run study; an interrupted study then has whole
+    runs, not whole noise draws across runs).
     """
     import torch
     from tqdm.auto import tqdm
@@ -323,7 +344,7 @@ def evaluate_study(runs: list[str], methods=tuple(STUDY_METHODS), fractions=DEFA
     old_threads = torch.get_num_threads()
     torch.set_num_threads(torch_threads or max(1, (os.cpu_count() or 1) // max(1, workers)))
     try:
-        for row in tqdm(_parallel_rows(todo, workers, scheduler), total=len(todo), desc="study",
+        for row in tqdm(_parallel_rows(todo, workers, scheduler, one_run_at_a_time), total=len(todo), desc="study",
                         unit="eval", disable=not progress):
             cache.append(row)
     finally:
@@ -502,7 +523,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
           fractions=DEFAULT_FRACTIONS, sigmas=DEFAULT_SIGMAS, seeds=(0, 1, 2, 3, 4),
           workers: int | None = None, scheduler: str | None = None, n_boot: int = 2000,
           only_cached: bool = False, blocks: tuple[Block, ...] | None = None,
-          compute_dtype: str = "float32") -> dict:
+          compute_dtype: str = "float32", one_run_at_a_time: bool = False) -> dict:
     """Whole study; writes CSVs, PNGs and ``study.json`` (timings, load) into ``out``.
 
     The points are ``blocks`` (default: one block, methods x fractions x sigmas x seeds on every
@@ -510,6 +531,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     :func:`dtype_check_blocks` are evaluated in float32 as well and compared
     (``dtype_check.csv``). ``only_cached`` summarises the evaluations finished so far (nothing
     new is evaluated); ``study.json`` then says how many of the planned points are in it.
+    ``one_run_at_a_time``: see :func:`evaluate_study` (for several runs of a large model).
     """
     from hyflex_plugin.redistribution.concentration import plot_lorenz
 
@@ -537,7 +559,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
     t0 = time.perf_counter()
     load_before = os.getloadavg()
     rows = evaluate_study(runs, workers=workers, scheduler=scheduler, only_cached=only_cached,
-                          blocks=blocks, compute_dtype=compute_dtype)
+                          blocks=blocks, compute_dtype=compute_dtype, one_run_at_a_time=one_run_at_a_time)
     plan = plan_points(runs, blocks, compute_dtype)
     planned = len(plan)
     timings["evaluate_s"] = time.perf_counter() - t0
@@ -546,7 +568,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
         t0 = time.perf_counter()
         check = evaluate_study(runs[:1], workers=workers, scheduler=scheduler, only_cached=only_cached,
                                blocks=dtype_check_blocks(blocks), compute_dtype="float32",
-                               cache_file=Path(runs[0]) / STUDY_ROWS_FILE)
+                               cache_file=Path(runs[0]) / STUDY_ROWS_FILE, one_run_at_a_time=one_run_at_a_time)
         dtype_rows = compare_dtypes(rows, check)
         if dtype_rows:
             write_csv(dtype_rows, out / "dtype_check.csv", list(dtype_rows[0]))
@@ -570,7 +592,7 @@ def study(runs: list[str | Path], out: str | Path, methods=tuple(STUDY_METHODS),
             "dtype_check": {"points": len(dtype_rows),
                             "min_agreement": min((r["agreement"] for r in dtype_rows), default=None),
                             "max_abs_diff": max((abs(r["diff"]) for r in dtype_rows), default=None)},
-            "workers": workers, "scheduler": scheduler,
+            "workers": workers, "scheduler": scheduler, "one_run_at_a_time": one_run_at_a_time,
             "n_points_planned": planned, "n_points_done": len(rows), "timings_s": timings,
             "loadavg_before_eval": load_before,
             "loadavg_after_eval": os.getloadavg()}
