@@ -18,7 +18,10 @@ import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 
+#: this checkout's root: stripped from recorded file names, so results do not depend on where it lies
+ROOT = f"{Path(__file__).resolve().parents[1]}/"
 #: frames kept in a recorded stack: file paths containing one of these
 KEEP = ("hyflex_plugin", "benchmarks", "torch/serialization", "torch/optim", "transformers/modeling_utils")
 
@@ -39,7 +42,7 @@ def _stacks(keep: tuple[str, ...]) -> dict[str, list[str]]:
     for ident, frame in sys._current_frames().items():
         if ident == me:
             continue
-        frames = [f"{fs.filename.split('site-packages/')[-1].split('/work/main/')[-1]}:{fs.lineno} {fs.name}"
+        frames = [f"{fs.filename.split('site-packages/')[-1].removeprefix(ROOT)}:{fs.lineno} {fs.name}"
                   for fs in traceback.extract_stack(frame) if any(k in fs.filename for k in keep)]
         if frames:
             out[names.get(ident, str(ident))] = frames

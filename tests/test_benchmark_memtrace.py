@@ -28,4 +28,6 @@ def test_memory_trace_records_the_peak_and_the_stack_that_made_it():
     assert rep["peak_rss_gb"] * 2**30 < before + 600 * 2**20
     main = rep["peak_at"]["stacks"]["MainThread"]
     assert any("allocate_and_hold" in f for f in main)
+    # file names relative to the checkout, wherever it lies (results are committed)
+    assert any(f.startswith("tests/test_benchmark_memtrace.py:") for f in main), main
     assert rep["timeline_t_s_rss_gb"]
