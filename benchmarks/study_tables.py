@@ -1,7 +1,7 @@
 """Markdown tables of a finished study (``results/study_<model>/*.csv``), as docs/redistribution.md
 shows them, so the numbers in the docs are printed from the results and not typed by hand.
 
-    .venv/bin/python benchmarks/study_tables.py --model minilm
+    PYTHONPATH=. .venv/bin/python benchmarks/study_tables.py --model minilm
 """
 
 from __future__ import annotations
@@ -129,6 +129,43 @@ def variants(folder: Path) -> str:
     return "(draws in brackets after each CI)\n\n" + "\n".join(lines)
 
 
+def per_run(folder: Path) -> str:
+    """Each run's noise-free INT8 references and its mean loss over noise seeds at the main sigmas."""
+    from hyflex_plugin.redistribution.study import STUDY_METHODS  # method -> (weights, ...)
+
+    rows = _read(folder, "study_rows.csv")
+    runs = list(dict.fromkeys(r["run"] for r in rows))
+    if len(runs) < 2:
+        return "(one run)"
+    ref = {(r["run"], r["method"].removeprefix("int8-")): float(r["accuracy"])
+           for r in rows if r["method"].startswith("int8-")}
+    acc = defaultdict(list)
+    for r in rows:
+        if r["method"] in MAIN:
+            acc[(r["run"], r["method"], r["slc_fraction"], r["sigma"])].append(float(r["accuracy"]))
+    draws = {k: len(v) for k, v in acc.items()}
+    main = sorted({(k[3], k[2]) for k, n in draws.items() if n == max(draws.values())},
+                  key=lambda k: (float(k[0]), float(k[1])))
+    names = [Path(r).name for r in runs]
+    lines = ["| run | " + " | ".join(f"INT8 {v}" for v in ("svd", "dense_equal", "dense")) + " |",
+             "|---" * 4 + "|"]
+    for r, n in zip(runs, names):
+        lines.append(f"| {n} | " + " | ".join(_pts(ref[(r, v)]) if (r, v) in ref else ""
+                                             for v in ("svd", "dense_equal", "dense")) + " |")
+    lines += ["", "| σ | SLC | " + " | ".join(f"{m}: " + " / ".join(names) for m in MAIN) + " |",
+              "|---" * (2 + len(MAIN)) + "|"]
+    for s, f in main:
+        cells = []
+        for m in MAIN:
+            w = STUDY_METHODS[m][0]
+            cells.append(" / ".join(_pts(ref[(r, w)] - sum(v) / len(v)) if (v := acc.get((r, m, f, s))) else "–"
+                                    for r in runs))
+        lines.append(f"| {float(s):g} | {float(f) * 100:.0f} % | " + " | ".join(cells) + " |")
+    n = max(draws.values())
+    return f"loss in points, mean of {n} noise seeds per run (no intervals: see the pooled table)\n\n" + \
+        "\n".join(lines)
+
+
 def dtype_check(folder: Path) -> str:
     """Range of the float32 re-check's agreement and accuracy difference."""
     rows = _read(folder, "dtype_check.csv")
@@ -149,7 +186,7 @@ def main() -> None:
     folder = RESULTS / f"study_{a.model}"
     for title, fn in (("references", references), ("concentration", concentration),
                       ("main settings", main_settings), ("noise regime", noise_regime),
-                      ("variants", variants), ("float32 re-check", dtype_check)):
+                      ("variants", variants), ("per run", per_run), ("float32 re-check", dtype_check)):
         print(f"### {title}\n\n{fn(folder)}\n")
 
 
