@@ -193,6 +193,13 @@ def test_one_run_at_a_time_gives_the_same_rows_with_one_run_loaded(tiny_run, tmp
     assert len(loaded) == len(apart) and all(len(s) == 1 for s in loaded)  # never two runs' models
     finished = [json.loads(line)["run"] for line in (tmp_path / "apart.jsonl").read_text().splitlines()]
     assert finished == sorted(finished, key=runs.index)  # the first run's points all finish first
+    loaded.clear()
+    serial = evaluate_study(runs, cache_file=tmp_path / "serial.jsonl", one_run_at_a_time=True,
+                            **{**kw, "workers": 1})
+    assert [{k: v for k, v in r.items() if k != "eval_s"} for r in serial] == strip[0]
+    assert all(len(s) == 1 for s in loaded)
+    loads = [next(iter(s)) for s in loaded]  # each run loaded once: one change of run in the sequence
+    assert sum(a != b for a, b in zip(loads, loads[1:])) == 1
     st._WORKER_EVALUATORS.clear()
 
 

@@ -274,8 +274,9 @@ def _parallel_rows(points: list[Point], workers: int, scheduler: str | None, one
                     yield fut.result()
         return
     if workers <= 1:
-        for p in points:
-            yield fn(p)
+        for group in groups:
+            for p in group:
+                yield fn(p)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for group in groups:
