@@ -293,8 +293,7 @@ class RunEvaluator:
 
         ``compute_dtype``: arithmetic of the forward pass (:data:`.precision.COMPUTE_DTYPES`).
         An SVD model's noisy factors are multiplied into one matrix per layer first (the same
-        linear map, then one fused linear per layer: 21-34 % faster than two products and a bias
-        add, MiniLM, bfloat16, one thread).
+        linear map, computed as one fused linear: see ``SVDLinear.forward``).
         """
         from hyflex_plugin.redistribution.model import predictions
 
