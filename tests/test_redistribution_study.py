@@ -201,6 +201,17 @@ def test_one_run_at_a_time_gives_the_same_rows_with_one_run_loaded(tiny_run, tmp
     loads = [next(iter(s)) for s in loaded]  # each run loaded once: one change of run in the sequence
     assert sum(a != b for a, b in zip(loads, loads[1:])) == 1
     st._WORKER_EVALUATORS.clear()
+    loaded.clear()
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as c:
+        dask_rows = evaluate_study(runs, scheduler=c.scheduler_address, cache_file=tmp_path / "dask.jsonl",
+                                   one_run_at_a_time=True, **kw)
+    assert [{k: v for k, v in r.items() if k != "eval_s"} for r in dask_rows] == strip[0]
+    assert loaded and all(len(s) == 1 for s in loaded)  # the Dask worker, too, never holds two runs
+    finished = [json.loads(line)["run"] for line in (tmp_path / "dask.jsonl").read_text().splitlines()]
+    assert finished == sorted(finished, key=runs.index)
+    st._WORKER_EVALUATORS.clear()
 
 
 def test_blocks_plan_every_draw_at_main_sigmas_and_fewer_elsewhere():
